@@ -1,0 +1,73 @@
+"""``python -m dlbook``: fetch datasets, show what this machine has, install a kernel."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+
+from dlbook import __version__, data, runtime
+
+
+def fetch(names: list[str]) -> int:
+    """Download and verify datasets into ``DLBOOK_DATA``; non-zero if any is unavailable."""
+    failed = 0
+    for name in names or list(data.DATASETS):
+        try:
+            root = data.ensure(name)
+            print(f"{data.dataset(name).name}: verified in {root}")
+        except (data.DataUnavailableError, data.CorruptFileError, KeyError) as error:
+            print(f"error: {error.args[0]}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
+def info() -> int:
+    """Versions, device, profile, seed and the state of every dataset in the cache."""
+    import torch
+    import torchvision
+
+    print(f"dlbook {__version__}, torch {torch.__version__}, torchvision {torchvision.__version__}, "
+          f"python {platform.python_version()}")  # fmt: skip
+    for name, read in (("device", runtime.device), ("profile", runtime.profile),
+                       ("seed", runtime.seed_from_env)):  # fmt: skip
+        try:
+            print(f"{name}: {read()}")
+        except (ValueError, RuntimeError) as error:
+            print(f"{name}: invalid ({error})")
+    print(f"data cache (DLBOOK_DATA): {data.data_root()}")
+    for name, ds in data.DATASETS.items():
+        print(f"  {name:16} {data.status(name):10} {ds.description}")
+    return 0
+
+
+def kernel(name: str, display_name: str, data_dir: str | None, prefix: str | None) -> int:
+    """Install a Jupyter kernel for this Python (e.g. for a JupyterHub user)."""
+    from ipykernel.kernelspec import install
+
+    env = {"DLBOOK_DATA": data_dir} if data_dir else None
+    path = install(user=prefix is None, prefix=prefix, kernel_name=name,
+                   display_name=display_name, env=env)  # fmt: skip
+    print(f"Installed kernel {name!r} ({display_name}) in {path}")
+    print("Reload JupyterLab and pick it from the kernel menu.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m dlbook", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"dlbook {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("fetch", help="download and verify datasets into DLBOOK_DATA")
+    p.add_argument("names", nargs="*", help=f"datasets (default: all): {', '.join(data.DATASETS)}")
+    commands.add_parser("info", help="versions, device, profile and cached datasets")
+    p = commands.add_parser("kernel", help="install a Jupyter kernel for this environment")
+    p.add_argument("--name", default="dlbook", help="kernel name (default: dlbook)")
+    p.add_argument("--display-name", default="Python (dlbook)", help="name shown in Jupyter")
+    p.add_argument("--data", dest="data_dir", help="set DLBOOK_DATA inside the kernel")
+    p.add_argument("--prefix", help="install under this prefix instead of the user's folder")
+    args = parser.parse_args(argv)
+    if args.command == "fetch":
+        return fetch(args.names)
+    if args.command == "info":
+        return info()
+    return kernel(args.name, args.display_name, args.data_dir, args.prefix)

@@ -1,0 +1,132 @@
+"""Plotly figures the book draws again and again, and a renderer that survives the HTML build.
+
+MyST-NB drops plotly's own mime type (``application/vnd.plotly.v1+json``), so a
+figure rendered the default way vanishes from the built page. The ``dlbook``
+renderer emits that mime type for Jupyter *and* an HTML ``<div>`` for the book;
+the book's Sphinx extension (:mod:`dlbook.sphinx`) serves plotly.js locally.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import plotly.io as pio
+import torch
+from plotly.io._base_renderers import MimetypeRenderer
+from plotly.subplots import make_subplots
+
+from dlbook.train import History
+
+TEMPLATE = "plotly_white"
+
+
+class BookRenderer(MimetypeRenderer):
+    """Plotly mime bundle for live frontends plus an HTML div for static pages."""
+
+    def to_mimebundle(self, fig_dict):
+        html = pio.to_html(
+            fig_dict, full_html=False, include_plotlyjs=False, validate=False,
+            config={"displaylogo": False, "responsive": True},
+        )  # fmt: skip
+        spec = json.loads(pio.to_json(fig_dict, validate=False))
+        return {"application/vnd.plotly.v1+json": spec, "text/html": html}
+
+
+def use_book_renderer() -> None:
+    """Make ``dlbook`` the default plotly renderer and ``plotly_white`` the template."""
+    pio.renderers["dlbook"] = BookRenderer()
+    pio.renderers.default = "dlbook"
+    pio.templates.default = TEMPLATE
+
+
+def _numpy(t) -> np.ndarray:
+    return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
+
+
+def learning_curves(
+    runs: History | Mapping[str, History], metrics: Sequence[str] | None = None, title: str = ""
+) -> go.Figure:
+    """One panel per metric (losses together, then the rest), one line per run."""
+    runs = {"": runs} if isinstance(runs, History) else dict(runs)
+    keys = list(dict.fromkeys(k for h in runs.values() for k in h.keys() if k != "epoch"))
+    metrics = list(metrics or keys)
+    panels = [[m for m in metrics if m.endswith("loss")]] + [
+        [m] for m in metrics if not m.endswith("loss")
+    ]
+    panels = [p for p in panels if p]
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[" / ".join(p) for p in panels])
+    palette = pio.templates[TEMPLATE].layout.colorway
+    for r, (name, history) in enumerate(runs.items()):
+        for c, panel in enumerate(panels, start=1):
+            for metric in panel:
+                if metric not in history.keys():
+                    continue
+                dash = "dot" if metric.startswith("train") and len(panel) > 1 else "solid"
+                fig.add_scatter(
+                    x=history["epoch"], y=history[metric], row=1, col=c, mode="lines+markers",
+                    name=f"{name} {metric}".strip(), legendgroup=name or metric,
+                    line={"color": palette[r % len(palette)] if name else None, "dash": dash},
+                )  # fmt: skip
+            fig.update_xaxes(title_text="epoch", row=1, col=c)
+    fig.update_layout(title=title, height=360, template=TEMPLATE)
+    return fig
+
+
+def image_grid(
+    images, titles: Sequence[str] | None = None, ncols: int = 8, height_per_row: int = 110
+) -> go.Figure:
+    """A grid of grayscale images (``(N, H, W)`` or ``(N, 1, H, W)``), optionally titled."""
+    array = _numpy(images)
+    if array.ndim == 4 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 3:
+        raise ValueError(f"image_grid takes (N, H, W) or (N, 1, H, W) images, got {array.shape}.")
+    n = len(array)
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"got {n} images but {len(titles)} titles; pass one title per image.")
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig = make_subplots(
+        rows=nrows, cols=ncols, subplot_titles=list(titles) if titles else None,
+        horizontal_spacing=0.01, vertical_spacing=0.3 / nrows if titles else 0.01,
+    )  # fmt: skip
+    for i, image in enumerate(array):
+        fig.add_heatmap(
+            z=image[::-1], row=i // ncols + 1, col=i % ncols + 1,
+            colorscale="gray_r", showscale=False, hoverinfo="skip",
+        )  # fmt: skip
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, scaleanchor="x", constrain="domain")
+    fig.update_annotations(font_size=11)
+    fig.update_layout(
+        height=height_per_row * nrows + 40, margin={"l": 10, "r": 10, "t": 30, "b": 10}
+    )
+    return fig
+
+
+def confusion_matrix(
+    y_true, y_pred, class_names: Sequence[str] | None = None, title: str = "Confusion matrix"
+) -> go.Figure:
+    """Counts of true class (rows) against predicted class (columns)."""
+    t, p = _numpy(y_true).astype(int), _numpy(y_pred).astype(int)
+    if t.shape != p.shape:
+        raise ValueError(f"y_true {t.shape} and y_pred {p.shape} must have the same shape.")
+    k = max(t.max(), p.max()) + 1 if class_names is None else len(class_names)
+    counts = np.zeros((k, k), dtype=int)
+    np.add.at(counts, (t, p), 1)
+    names = [str(c) for c in (class_names or range(k))]
+    fig = go.Figure(
+        go.Heatmap(
+            z=counts, x=names, y=names, text=counts, texttemplate="%{text}",
+            colorscale="Blues", showscale=False,
+            hovertemplate="true %{y}<br>predicted %{x}<br>%{z} examples<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_layout(
+        title=title, xaxis_title="predicted", yaxis_title="true", height=480, width=520,
+        yaxis={"autorange": "reversed"},
+    )  # fmt: skip
+    return fig
