@@ -52,19 +52,34 @@ def is_notebook(path: Path) -> bool:
 
 
 def pytest_collect_file(file_path: Path, parent):
-    if file_path.parent != ROOT / "book" or not is_notebook(file_path):
-        return None
+    if file_path.parent == ROOT / "book" and is_notebook(file_path):
+        return chapter_notebook_class().from_parent(parent, path=file_path)
+    return None
+
+
+def chapter_notebook_class():
+    """nbval's notebook collector, reading the chapter's jupytext conversion.
+
+    The node's path stays the ``.md`` chapter (so ``pytest book/x.md`` selects it);
+    nbval reads and runs the converted ``.ipynb`` (``fspath``) in the temporary folder.
+    """
+    import py
     from nbval.plugin import IPyNbFile
 
-    notebook = jupytext.read(file_path)
-    target = _converted / f"{file_path.stem}.ipynb"
-    jupytext.write(notebook, target)
-    return IPyNbFile.from_parent(parent, path=target)
+    class ChapterNotebook(IPyNbFile):
+        @property
+        def fspath(self):
+            target = _converted / f"{self.path.stem}.ipynb"
+            if not target.exists():
+                jupytext.write(jupytext.read(self.path), target)
+            return py.path.local(target)
+
+    return ChapterNotebook
 
 
 def _chapter_of(nodeid: str) -> str | None:
     path = nodeid.split("::")[0]
-    return Path(path).stem if path.endswith(".ipynb") else None
+    return Path(path).stem if path.startswith("book/") and path.endswith(".md") else None
 
 
 def pytest_runtest_logreport(report):

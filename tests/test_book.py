@@ -1,0 +1,42 @@
+"""The book's own rules: every chapter is in the table of contents and keeps the chapter contract."""
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, is_notebook, toc_chapters
+
+CHAPTERS = sorted(p for p in (ROOT / "book").glob("*.md") if is_notebook(p))
+
+
+def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
+    listed = toc_chapters()
+    missing = [p.name for p in CHAPTERS if p not in listed]
+    assert not missing, f"add these chapters to _toc.yml: {missing}"
+    absent = [str(p.relative_to(ROOT)) for p in listed if not p.exists()]
+    assert not absent, f"_toc.yml lists files that do not exist: {absent}"
+
+
+def test_no_notebooks_are_committed():
+    assert not list((ROOT / "book").rglob("*.ipynb")), "chapters are MyST markdown only"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_keeps_the_contract(chapter: Path):
+    text = chapter.read_text(encoding="utf-8")
+    assert re.search(r"^kernelspec:", text, re.M), "front matter needs a kernelspec"
+    assert "Learning objectives" in text, "start with learning objectives"
+    assert f'dlbook.setup("{chapter.stem}")' in text, "call dlbook.setup(<file stem>) first"
+    checks = re.findall(r"```\{code-cell\}[^\n]*\n:tags: \[[^\]]*remove-cell[^\]]*\]\n(.*?)```", text, re.S)
+    assert any("assert" in c for c in checks), "a hidden (remove-cell) self-check must assert"
+    assert "## Exercises" in text and "## References" in text
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    command = re.search(r"<!-- test-command -->\s*```bash\n(.+?)\n```", readme, re.S).group(1).strip()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert command in ci, f".ci/run must run the README's test command: {command}"
+    assert shlex.split(command)  # a real shell command

@@ -1,0 +1,88 @@
+import pytest
+import torch
+from torch import nn
+
+from dlbook import models, train
+
+
+def blobs(n=400, seed=0):
+    """Two separable Gaussian blobs: a problem any working loop solves."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 2, (n,), generator=g)
+    x = torch.randn(n, 2, generator=g) * 0.5 + (y[:, None] * 2 - 1) * 2.0
+    return x, y
+
+
+def test_fit_learns_and_records_history():
+    torch.manual_seed(0)
+    x, y = blobs()
+    model = models.mlp([2, 16, 2])
+    history = train.fit(model, (x, y), epochs=5, lr=0.1, batch_size=32, val=blobs(seed=1))
+    assert len(history) == 5 and history["epoch"] == [1, 2, 3, 4, 5]
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    assert history.last("val_accuracy") > 0.95
+    assert train.evaluate(model, blobs(seed=2))["accuracy"] > 0.95
+
+
+def test_fit_accepts_an_optimizer_and_any_batch_iterable():
+    x, y = blobs()
+    model = models.mlp([2, 2])
+    batches = [(x[i : i + 50], y[i : i + 50]) for i in range(0, 400, 50)]
+    history = train.fit(model, batches, epochs=2, optimizer=torch.optim.Adam(model.parameters(), 0.05))
+    assert history.keys() == ["epoch", "train_loss"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"epochs": 2, "lr": 0.0}, "lr must be positive"),
+        ({"epochs": 2, "lr": -0.1}, "lr must be positive"),
+        ({"epochs": 0, "lr": 0.1}, "epochs must be a positive integer"),
+        ({"epochs": 2.5, "lr": 0.1}, "epochs must be a positive integer"),
+        ({"epochs": 2}, "give exactly one of lr= .* or optimizer="),
+    ],
+)
+def test_fit_rejects_bad_settings_with_the_fix(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        train.fit(models.mlp([2, 2]), blobs(), **kwargs)
+
+
+def test_fit_names_mismatched_shapes():
+    x, y = blobs()
+    with pytest.raises(ValueError, match="same length"):
+        train.fit(models.mlp([2, 2]), (x, y[:-1]), epochs=1, lr=0.1)
+    with pytest.raises(ValueError, match=r"output of shape \(128, 1\).*one output per class"):
+        train.fit(models.mlp([2, 1]), (x, y), epochs=1, lr=0.1)
+
+
+def test_ctrl_c_returns_the_finished_epochs():
+    x, y = blobs()
+
+    class StopsInEpochTwo(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net, self.calls = models.mlp([2, 2]), 0
+
+        def forward(self, xb):
+            self.calls += 1
+            if self.calls > len(x) // 100:  # first batch of epoch 2
+                raise KeyboardInterrupt
+            return self.net(xb)
+
+    history = train.fit(StopsInEpochTwo(), (x, y), epochs=5, lr=0.1, batch_size=100)
+    assert history.interrupted and len(history) == 1
+
+
+def test_history_names_what_it_has():
+    history = train.History([{"epoch": 1, "train_loss": 0.5}])
+    with pytest.raises(KeyError, match="'train_loss'"):
+        history["val_loss"]
+
+
+def test_mlp_shapes_and_validation():
+    model = models.mlp([784, 32, 10], dropout=0.2)
+    assert model(torch.zeros(3, 1, 28, 28)).shape == (3, 10)
+    with pytest.raises(ValueError, match="at least input and output"):
+        models.mlp([784])
+    with pytest.raises(ValueError, match="probability"):
+        models.mlp([2, 2], dropout=1.5)
