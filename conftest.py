@@ -110,5 +110,3 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     """An empty, private DLBOOK_DATA for tests that exercise the cache."""
     monkeypatch.setenv("DLBOOK_DATA", str(tmp_path))
     return tmp_path
-
-

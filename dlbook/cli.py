@@ -27,10 +27,15 @@ def info() -> int:
     import torch
     import torchvision
 
-    print(f"dlbook {__version__}, torch {torch.__version__}, torchvision {torchvision.__version__}, "
-          f"python {platform.python_version()}")  # fmt: skip
-    for name, read in (("device", runtime.device), ("profile", runtime.profile),
-                       ("seed", runtime.seed_from_env)):  # fmt: skip
+    print(
+        f"dlbook {__version__}, torch {torch.__version__}, torchvision {torchvision.__version__}, "
+        f"python {platform.python_version()}"
+    )
+    for name, read in (
+        ("device", runtime.device),
+        ("profile", runtime.profile),
+        ("seed", runtime.seed_from_env),
+    ):
         try:
             print(f"{name}: {read()}")
         except (ValueError, RuntimeError) as error:
@@ -46,8 +51,9 @@ def kernel(name: str, display_name: str, data_dir: str | None, prefix: str | Non
     from ipykernel.kernelspec import install
 
     env = {"DLBOOK_DATA": data_dir} if data_dir else None
-    path = install(user=prefix is None, prefix=prefix, kernel_name=name,
-                   display_name=display_name, env=env)  # fmt: skip
+    path = install(
+        user=prefix is None, prefix=prefix, kernel_name=name, display_name=display_name, env=env
+    )
     print(f"Installed kernel {name!r} ({display_name}) in {path}")
     print("Reload JupyterLab and pick it from the kernel menu.")
     return 0

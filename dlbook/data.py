@@ -36,9 +36,17 @@ SHAKESPEARE_URL = (
 )
 
 FASHION_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-)  # fmt: skip
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 
 class DataUnavailableError(RuntimeError):
@@ -204,7 +212,9 @@ def _download(urls: tuple[str, ...], target: Path, expected: str) -> None:
         try:
             print(f"Downloading {url}")
             with urllib.request.urlopen(url, timeout=60) as response:
-                _write_atomically(target, lambda out, r=response: shutil.copyfileobj(r, out), expected)
+                _write_atomically(
+                    target, lambda out, r=response: shutil.copyfileobj(r, out), expected
+                )
             return
         except (OSError, CorruptFileError) as error:
             errors.append(f"{url}: {error}")
@@ -271,7 +281,7 @@ def status(name: str) -> str:
     return "verified"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _idx_tensors(name: str, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
     from torchvision import datasets
 
@@ -343,7 +353,9 @@ class Batches:
         generator: torch.Generator | None = None,
     ):
         if not tensors:
-            raise ValueError("Batches needs at least one tensor, e.g. Batches(x, y, batch_size=64).")
+            raise ValueError(
+                "Batches needs at least one tensor, e.g. Batches(x, y, batch_size=64)."
+            )
         sizes = [len(t) for t in tensors]
         if len(set(sizes)) != 1:
             shapes = ", ".join(str(tuple(t.shape)) for t in tensors)

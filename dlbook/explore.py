@@ -48,14 +48,20 @@ def static(draw: Draw, values: Sequence, label: str, default=None, fmt: str = "{
                     {
                         "label": n,
                         "method": "animate",
-                        "args": [[n], {"mode": "immediate", "frame": {"duration": 0, "redraw": True},
-                                       "transition": {"duration": 0}}],
+                        "args": [
+                            [n],
+                            {
+                                "mode": "immediate",
+                                "frame": {"duration": 0, "redraw": True},
+                                "transition": {"duration": 0},
+                            },
+                        ],
                     }
                     for n in names
                 ],
             }
         ]
-    )  # fmt: skip
+    )
     return fig
 
 

@@ -28,9 +28,12 @@ class BookRenderer(MimetypeRenderer):
 
     def to_mimebundle(self, fig_dict):
         html = pio.to_html(
-            fig_dict, full_html=False, include_plotlyjs=False, validate=False,
+            fig_dict,
+            full_html=False,
+            include_plotlyjs=False,
+            validate=False,
             config={"displaylogo": False, "responsive": True},
-        )  # fmt: skip
+        )
         spec = json.loads(pio.to_json(fig_dict, validate=False))
         return {"application/vnd.plotly.v1+json": spec, "text/html": html}
 
@@ -66,10 +69,15 @@ def learning_curves(
                     continue
                 dash = "dot" if metric.startswith("train") and len(panel) > 1 else "solid"
                 fig.add_scatter(
-                    x=history["epoch"], y=history[metric], row=1, col=c, mode="lines+markers",
-                    name=f"{name} {metric}".strip(), legendgroup=name or metric,
+                    x=history["epoch"],
+                    y=history[metric],
+                    row=1,
+                    col=c,
+                    mode="lines+markers",
+                    name=f"{name} {metric}".strip(),
+                    legendgroup=name or metric,
                     line={"color": palette[r % len(palette)] if name else None, "dash": dash},
-                )  # fmt: skip
+                )
             fig.update_xaxes(title_text="epoch", row=1, col=c)
     fig.update_layout(title=title, height=360, template=TEMPLATE)
     return fig
@@ -90,14 +98,21 @@ def image_grid(
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
     fig = make_subplots(
-        rows=nrows, cols=ncols, subplot_titles=list(titles) if titles else None,
-        horizontal_spacing=0.01, vertical_spacing=0.3 / nrows if titles else 0.01,
-    )  # fmt: skip
+        rows=nrows,
+        cols=ncols,
+        subplot_titles=list(titles) if titles else None,
+        horizontal_spacing=0.01,
+        vertical_spacing=0.3 / nrows if titles else 0.01,
+    )
     for i, image in enumerate(array):
         fig.add_heatmap(
-            z=image[::-1], row=i // ncols + 1, col=i % ncols + 1,
-            colorscale="gray_r", showscale=False, hoverinfo="skip",
-        )  # fmt: skip
+            z=image[::-1],
+            row=i // ncols + 1,
+            col=i % ncols + 1,
+            colorscale="gray_r",
+            showscale=False,
+            hoverinfo="skip",
+        )
     fig.update_xaxes(visible=False, constrain="domain")
     fig.update_yaxes(visible=False, scaleanchor="x", constrain="domain")
     fig.update_annotations(font_size=11)
@@ -120,13 +135,22 @@ def confusion_matrix(
     names = [str(c) for c in (class_names or range(k))]
     fig = go.Figure(
         go.Heatmap(
-            z=counts, x=names, y=names, text=counts, texttemplate="%{text}",
-            colorscale="Blues", showscale=False,
+            z=counts,
+            x=names,
+            y=names,
+            text=counts,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            showscale=False,
             hovertemplate="true %{y}<br>predicted %{x}<br>%{z} examples<extra></extra>",
         )
-    )  # fmt: skip
+    )
     fig.update_layout(
-        title=title, xaxis_title="predicted", yaxis_title="true", height=480, width=520,
+        title=title,
+        xaxis_title="predicted",
+        yaxis_title="true",
+        height=480,
+        width=520,
         yaxis={"autorange": "reversed"},
-    )  # fmt: skip
+    )
     return fig

@@ -70,7 +70,9 @@ def seed_from_env() -> int:
     try:
         return int(raw)
     except ValueError:
-        raise ValueError(f"DLBOOK_SEED={raw!r} is not an integer; use e.g. DLBOOK_SEED=0.") from None
+        raise ValueError(
+            f"DLBOOK_SEED={raw!r} is not an integer; use e.g. DLBOOK_SEED=0."
+        ) from None
 
 
 def seed_everything(seed: int | None = None) -> int:

@@ -121,7 +121,9 @@ def fit(
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}; try epochs=5.")
     if (lr is None) == (optimizer is None):
-        raise ValueError("give exactly one of lr= (plain SGD) or optimizer= (e.g. torch.optim.Adam).")
+        raise ValueError(
+            "give exactly one of lr= (plain SGD) or optimizer= (e.g. torch.optim.Adam)."
+        )
     if optimizer is None:
         _check_positive("lr", lr, "try lr=0.1 for SGD or use optimizer=torch.optim.Adam(...).")
         optimizer = torch.optim.SGD(model.parameters(), lr=lr)

@@ -29,14 +29,18 @@ def test_chapter_keeps_the_contract(chapter: Path):
     assert re.search(r"^kernelspec:", text, re.M), "front matter needs a kernelspec"
     assert "Learning objectives" in text, "start with learning objectives"
     assert f'dlbook.setup("{chapter.stem}")' in text, "call dlbook.setup(<file stem>) first"
-    checks = re.findall(r"```\{code-cell\}[^\n]*\n:tags: \[[^\]]*remove-cell[^\]]*\]\n(.*?)```", text, re.S)
+    checks = re.findall(
+        r"```\{code-cell\}[^\n]*\n:tags: \[[^\]]*remove-cell[^\]]*\]\n(.*?)```", text, re.S
+    )
     assert any("assert" in c for c in checks), "a hidden (remove-cell) self-check must assert"
     assert "## Exercises" in text and "## References" in text
 
 
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text()
-    command = re.search(r"<!-- test-command -->\s*```bash\n(.+?)\n```", readme, re.S).group(1).strip()
+    command = (
+        re.search(r"<!-- test-command -->\s*```bash\n(.+?)\n```", readme, re.S).group(1).strip()
+    )
     ci = (ROOT / ".ci" / "run").read_text()
     assert command in ci, f".ci/run must run the README's test command: {command}"
     assert shlex.split(command)  # a real shell command

@@ -7,8 +7,9 @@ from dlbook import cli, data
 
 
 def test_info_shows_every_dataset_verified():
-    out = subprocess.run([sys.executable, "-m", "dlbook", "info"], capture_output=True, text=True,
-                         check=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "dlbook", "info"], capture_output=True, text=True, check=True
+    ).stdout
     for name in data.DATASETS:
         assert f"{name}" in out
     assert out.count("verified") == len(data.DATASETS)
@@ -35,8 +36,20 @@ def test_fetch_verifies_what_is_cached(capsys):
 
 
 def test_kernel_installs_a_kernelspec_with_the_data_folder(tmp_path):
-    assert cli.main(["kernel", "--name", "dlbook-test", "--prefix", str(tmp_path),
-                     "--data", "/shared/dlbook-data"]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "kernel",
+                "--name",
+                "dlbook-test",
+                "--prefix",
+                str(tmp_path),
+                "--data",
+                "/shared/dlbook-data",
+            ]
+        )
+        == 0
+    )
     spec = json.loads(next(tmp_path.rglob("kernel.json")).read_text())
     assert spec["display_name"] == "Python (dlbook)"
     assert spec["env"]["DLBOOK_DATA"] == "/shared/dlbook-data"

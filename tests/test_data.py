@@ -96,7 +96,9 @@ def test_corrupt_cache_file_is_named_with_the_fix(data_dir):
     target.write_text("not shakespeare")
     with pytest.raises(data.CorruptFileError) as error:
         data.ensure("tinyshakespeare")
-    assert str(target) in str(error.value) and "python -m dlbook fetch tinyshakespeare" in str(error.value)
+    assert str(target) in str(error.value) and "python -m dlbook fetch tinyshakespeare" in str(
+        error.value
+    )
     assert data.status("tinyshakespeare").startswith("corrupt")
 
 
@@ -112,7 +114,9 @@ def test_gzip_only_cache_is_extracted_without_network(data_dir, monkeypatch):
 
 def test_batches_cover_every_example_once_per_pass():
     x, y = torch.arange(10).float(), torch.arange(10)
-    batches = data.Batches(x, y, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(0))
+    batches = data.Batches(
+        x, y, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(0)
+    )
     assert len(batches) == 3
     seen = torch.cat([yb for _, yb in batches])
     assert sorted(seen.tolist()) == list(range(10)) and seen.tolist() != list(range(10))

@@ -18,12 +18,18 @@ def test_book_renderer_emits_html_that_myst_nb_keeps():
     assert set(bundle) == {"application/vnd.plotly.v1+json", "text/html"}
     assert "Plotly.newPlot" in bundle["text/html"]
     assert len(bundle["text/html"]) < 20_000  # plotly.js itself is served by the book, not inlined
-    assert PlotlyJsonMime.handle_mime(None, type("M", (), {"mime_type": "text/html"}), False) is None
+    assert (
+        PlotlyJsonMime.handle_mime(None, type("M", (), {"mime_type": "text/html"}), False) is None
+    )
 
 
 def test_learning_curves_draw_one_line_per_run_and_metric():
-    h = train.History([{"epoch": 1, "train_loss": 1.0, "val_loss": 1.1, "val_accuracy": 0.5},
-                       {"epoch": 2, "train_loss": 0.5, "val_loss": 0.7, "val_accuracy": 0.8}])  # fmt: skip
+    h = train.History(
+        [
+            {"epoch": 1, "train_loss": 1.0, "val_loss": 1.1, "val_accuracy": 0.5},
+            {"epoch": 2, "train_loss": 0.5, "val_loss": 0.7, "val_accuracy": 0.8},
+        ]
+    )
     fig = plot.learning_curves({"a": h, "b": h})
     assert len(fig.data) == 6 and fig.data[0].y == (1.0, 0.5)
 

@@ -28,7 +28,9 @@ def test_fit_accepts_an_optimizer_and_any_batch_iterable():
     x, y = blobs()
     model = models.mlp([2, 2])
     batches = [(x[i : i + 50], y[i : i + 50]) for i in range(0, 400, 50)]
-    history = train.fit(model, batches, epochs=2, optimizer=torch.optim.Adam(model.parameters(), 0.05))
+    history = train.fit(
+        model, batches, epochs=2, optimizer=torch.optim.Adam(model.parameters(), 0.05)
+    )
     assert history.keys() == ["epoch", "train_loss"]
 
 
