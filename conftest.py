@@ -51,8 +51,13 @@ def is_notebook(path: Path) -> bool:
     return path.suffix == ".md" and "kernelspec:" in path.read_text(encoding="utf-8")[:600]
 
 
+def is_chapter(path: Path) -> bool:
+    """A numbered chapter (``book/NN_name.md``), as opposed to the intro or an appendix page."""
+    return path.parent == ROOT / "book" and path.name[:2].isdigit() and is_notebook(path)
+
+
 def pytest_collect_file(file_path: Path, parent):
-    if file_path.parent == ROOT / "book" and is_notebook(file_path):
+    if file_path.is_relative_to(ROOT / "book") and is_notebook(file_path):
         return chapter_notebook_class().from_parent(parent, path=file_path)
     return None
 

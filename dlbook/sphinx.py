@@ -1,14 +1,20 @@
-"""Sphinx extension for the book: plotly figures that render offline.
+"""Sphinx extension for the book: plotly figures that render offline, and a cache that
+knows about dlbook.
 
 Figures rendered by :class:`dlbook.plot.BookRenderer` carry plotly's JSON mime
 type (for Jupyter) beside an HTML div (for the book). :class:`PlotlyJsonMime`
 tells MyST-NB that the JSON needs no rendering of its own, so the div is used
-without a warning, and :func:`setup` serves plotly.js once per page from the
-plotly package, with no CDN, before any require.js.
+without a warning, and plotly.js is served once per page from the plotly package,
+with no CDN, before any require.js.
+
+Jupyter-cache re-executes a chapter only when its code cells change. A chapter's
+results also depend on dlbook and on the committed run reports, so when their
+fingerprint changes the execution cache is cleared and every page is re-read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -17,6 +23,7 @@ import plotly
 from dlbook import __version__
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+PACKAGE = Path(__file__).resolve().parent
 
 
 class PlotlyJsonMime:
@@ -29,6 +36,27 @@ class PlotlyJsonMime:
         return [] if data.mime_type == "application/vnd.plotly.v1+json" else None
 
 
+def fingerprint(srcdir: Path) -> str:
+    """Hash of what every chapter's outputs depend on beyond its own code cells."""
+    digest = hashlib.sha256(__version__.encode())
+    files = sorted(PACKAGE.glob("*.py")) + sorted((srcdir / "reports").glob("*.jsonl"))
+    for path in files:
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _invalidate_when_dlbook_changes(app, env, added, changed, removed):
+    cache = app.env.mystnb_config.execution_cache_path or Path(app.outdir).parent / ".jupyter_cache"
+    stamp = Path(cache) / "dlbook-fingerprint"
+    current = fingerprint(Path(app.srcdir))
+    if stamp.exists() and stamp.read_text() == current:
+        return []
+    shutil.rmtree(cache, ignore_errors=True)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(current)
+    return sorted(env.found_docs - added)
+
+
 def _copy_plotly(app, exception) -> None:
     if exception is None and app.builder.format == "html":
         static = Path(app.outdir) / "_static"
@@ -38,5 +66,6 @@ def _copy_plotly(app, exception) -> None:
 
 def setup(app):
     app.add_js_file(PLOTLY_JS.name, priority=100)
+    app.connect("env-get-outdated", _invalidate_when_dlbook_changes)
     app.connect("build-finished", _copy_plotly)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -2,18 +2,21 @@
 
 import re
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, is_notebook, toc_chapters
+from conftest import ROOT, is_chapter, toc_chapters
 
-CHAPTERS = sorted(p for p in (ROOT / "book").glob("*.md") if is_notebook(p))
+PAGES = sorted((ROOT / "book").rglob("*.md"))
+CHAPTERS = [p for p in PAGES if is_chapter(p)]
 
 
-def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
+def test_every_page_is_in_the_toc_and_every_toc_entry_exists():
     listed = toc_chapters()
-    missing = [p.name for p in CHAPTERS if p not in listed]
+    missing = [str(p.relative_to(ROOT)) for p in PAGES if p not in listed]
     assert not missing, f"add these chapters to _toc.yml: {missing}"
     absent = [str(p.relative_to(ROOT)) for p in listed if not p.exists()]
     assert not absent, f"_toc.yml lists files that do not exist: {absent}"
@@ -44,3 +47,11 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert command in ci, f".ci/run must run the README's test command: {command}"
     assert shlex.split(command)  # a real shell command
+
+
+def test_workflows_pass_actionlint():
+    actionlint = shutil.which("actionlint")
+    if actionlint is None:
+        pytest.skip("actionlint is not installed (requirements.txt installs it on Linux)")
+    result = subprocess.run([actionlint], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
