@@ -31,6 +31,7 @@ class BookRenderer(MimetypeRenderer):
             fig_dict,
             full_html=False,
             include_plotlyjs=False,
+            auto_play=False,  # explorables open on their default frame, not an animation
             validate=False,
             config={"displaylogo": False, "responsive": True},
         )

@@ -98,9 +98,8 @@ class Settings:
 
     def __str__(self) -> str:
         return (
-            f"dlbook {self.version} | torch {torch.__version__} | python "
-            f"{platform.python_version()} | device {self.device} | profile {self.profile} "
-            f"| seed {self.seed}"
+            f"dlbook {self.version}, torch {torch.__version__}, python {platform.python_version()}\n"
+            f"device {self.device} | profile {self.profile} | seed {self.seed}"
         )
 
 

@@ -49,11 +49,14 @@ def test_confusion_matrix_counts():
 
 
 def test_static_explorable_has_a_frame_and_step_per_value():
+    plot.use_book_renderer()
     fig = explore.static(line, [1, 2, 3], label="slope", default=2)
     assert [f.name for f in fig.frames] == ["1", "2", "3"]
     slider = fig.layout.sliders[0]
     assert slider.active == 1 and [s.label for s in slider.steps] == ["1", "2", "3"]
     assert fig.data[0].y == (0, 2)
+    html = pio.renderers["dlbook"].to_mimebundle(fig.to_dict())["text/html"]
+    assert "Plotly.addFrames" in html and "Plotly.animate" not in html  # opens on the default
     with pytest.raises(ValueError, match="not one of the values"):
         explore.static(line, [1, 2], label="slope", default=5)
     with pytest.raises(ValueError, match="same number of traces"):
