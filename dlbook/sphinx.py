@@ -32,9 +32,13 @@ logger = logging.getLogger(__name__)
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 PACKAGE = Path(__file__).resolve().parent
 VENDOR = "vendor"
-ASSETS = {  # node_modules/<source> -> _static/vendor/<target>
+WIDGETS = "@jupyter-widgets/html-manager/dist/"  # the CDN layout the widget manager expects
+ASSETS = {  # node_modules/<source, a file, folder or glob> -> _static/vendor/<target>
     "requirejs/require.js": "require.js",
-    "@jupyter-widgets/html-manager/dist/embed-amd.js": "embed-amd.js",
+    WIDGETS + "embed-amd.js": WIDGETS + "embed-amd.js",
+    WIDGETS + "*.woff2": WIDGETS,  # icon fonts, loaded relative to data-jupyter-widgets-cdn
+    WIDGETS + "*.woff": WIDGETS,
+    WIDGETS + "*.ttf": WIDGETS,
     "mathjax/es5/tex-chtml.js": "mathjax/tex-chtml.js",
     "mathjax/es5/output/chtml/fonts/woff-v2": "mathjax/output/chtml/fonts/woff-v2",
     "mathjax/es5/input/tex/extensions": "mathjax/input/tex/extensions",
@@ -79,7 +83,7 @@ def _node_modules(app) -> Path:
 
 
 def _use_local_assets(app, config) -> None:
-    missing = [src for src in ASSETS if not (_node_modules(app) / src).exists()]
+    missing = [src for src in ASSETS if not list(_node_modules(app).glob(src))]
     if missing:
         logger.warning(
             "MathJax and the widget manager will load from a CDN (offline readers lose them): "
@@ -87,7 +91,43 @@ def _use_local_assets(app, config) -> None:
         )
         return
     config.mathjax_path = f"{VENDOR}/mathjax/tex-chtml.js"
-    config.nb_ipywidgets_js = {f"{VENDOR}/require.js": {}, f"{VENDOR}/embed-amd.js": {}}
+    config.nb_ipywidgets_js = {f"{VENDOR}/require.js": {}, f"{VENDOR}/{WIDGETS}embed-amd.js": {}}
+
+
+def _theme_defaults(app, config) -> None:
+    """A light default (figures use plotly's white template); an empty mode is a console error."""
+    config.html_context = {"default_mode": "light", **(config.html_context or {})}
+
+
+# Run before the ipywidgets HTML manager. It finds its fonts next to the module URI that
+# require.js gives it (so baseUrl must point at our vendored copy, relative to the page),
+# and it typesets labels with the MathJax 2 API while the book loads MathJax 3.
+WIDGETS_SETUP = """require.config({baseUrl: "%s"});
+document.addEventListener("DOMContentLoaded", () => {
+  if (window.MathJax && !window.MathJax.Hub) {
+    window.MathJax.Hub = {Queue: (job) => window.MathJax.typesetPromise?.([job[2]])};
+  }
+});"""
+
+
+def _fix_page_scripts(app, pagename, templatename, context, doctree) -> None:
+    """Drop repeated inline scripts; set up the widget manager to run from our own copy.
+
+    Inline scripts added after the builder started (sphinx-thebe, togglebutton) appear
+    twice, once from the registry and once from the builder, and a repeated ``const`` is
+    a console error.
+    """
+    seen, scripts = set(), []
+    for script in context.get("script_files", []):
+        key = (script.filename or None, script.attributes.get("body"))  # None and "" both occur
+        if key in seen:
+            continue
+        seen.add(key)
+        if str(script.filename).endswith(WIDGETS + "embed-amd.js"):
+            body = WIDGETS_SETUP % context["pathto"](f"_static/{VENDOR}/", 1)
+            scripts.append(type(script)(None, priority=script.priority, body=body))
+        scripts.append(script)
+    context["script_files"][:] = scripts
 
 
 def _copy_assets(app, exception) -> None:
@@ -96,18 +136,24 @@ def _copy_assets(app, exception) -> None:
     static = Path(app.outdir) / "_static"
     static.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(PLOTLY_JS, static / PLOTLY_JS.name)
-    for source, target in ASSETS.items():
-        source, target = _node_modules(app) / source, static / VENDOR / target
-        if source.is_dir():
-            shutil.copytree(source, target, dirs_exist_ok=True)
-        elif source.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+    for pattern, target in ASSETS.items():
+        for source in _node_modules(app).glob(pattern):
+            destination = static / VENDOR / target
+            if source.is_dir():
+                shutil.copytree(source, destination, dirs_exist_ok=True)
+            else:
+                if target.endswith("/"):
+                    destination = destination / source.name
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, destination)
 
 
 def setup(app):
     app.add_js_file(PLOTLY_JS.name, priority=100)
     app.connect("env-get-outdated", _invalidate_when_dlbook_changes)
     app.connect("config-inited", _use_local_assets)
+    app.connect("config-inited", _theme_defaults)
+    # after MyST-NB adds a page's widget scripts (priority 500)
+    app.connect("html-page-context", _fix_page_scripts, priority=900)
     app.connect("build-finished", _copy_assets)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
