@@ -19,8 +19,10 @@ fingerprint changes the execution cache is cleared and every page is re-read.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from pathlib import Path
+from urllib.parse import urlencode
 
 import plotly
 from sphinx.util import logging
@@ -130,6 +132,24 @@ def _fix_page_scripts(app, pagename, templatename, context, doctree) -> None:
     context["script_files"][:] = scripts
 
 
+def _fix_header_links(app, pagename, templatename, context, doctree) -> None:
+    """Colab opens the generated notebook on the ``notebooks`` branch (it cannot open MyST
+    markdown); "open issue" opens the page-problem form with the page filled in."""
+    repo = app.config.html_theme_options.get("repository_url", "").rstrip("/")
+
+    def fix(buttons) -> None:
+        for button in buttons:
+            fix(button.get("buttons", []))
+            url = button.get("url", "")
+            if url.startswith("https://colab.research.google.com/github/"):
+                button["url"] = re.sub(r"/blob/[^/]+/(.+)\.md$", r"/blob/notebooks/\1.ipynb", url)
+            elif repo and url.startswith(f"{repo}/issues/new"):
+                query = {"template": "page_problem.yml", "title": f"[page] {pagename}"}
+                button["url"] = f"{repo}/issues/new?{urlencode({**query, 'page': pagename})}"
+
+    fix(context.get("header_buttons", []))
+
+
 def _copy_assets(app, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
@@ -155,5 +175,6 @@ def setup(app):
     app.connect("config-inited", _theme_defaults)
     # after MyST-NB adds a page's widget scripts (priority 500)
     app.connect("html-page-context", _fix_page_scripts, priority=900)
+    app.connect("html-page-context", _fix_header_links, priority=900)  # after the theme's buttons
     app.connect("build-finished", _copy_assets)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
