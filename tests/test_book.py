@@ -37,6 +37,7 @@ def test_chapter_keeps_the_contract(chapter: Path):
     )
     assert any("assert" in c for c in checks), "a hidden (remove-cell) self-check must assert"
     assert "## Exercises" in text and "## References" in text
+    assert "```{footbibliography}" in text and "{cite:" not in text, "cite with {footcite:p}"
 
 
 def test_ci_runs_the_readme_test_command():
