@@ -56,3 +56,13 @@ def test_workflows_pass_actionlint():
         pytest.skip("actionlint is not installed (requirements.txt installs it on Linux)")
     result = subprocess.run([actionlint], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_python_is_lint_clean_and_formatted():
+    ruff = shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed (requirements.txt installs it)")
+    paths = ["dlbook", "tests", "benchmarks", "conftest.py"]
+    for command in ([ruff, "check", *paths], [ruff, "format", "--check", *paths]):
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
