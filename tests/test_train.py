@@ -1,6 +1,7 @@
 import pytest
 import torch
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from dlbook import models, train
 
@@ -88,3 +89,22 @@ def test_mlp_shapes_and_validation():
         models.mlp([784])
     with pytest.raises(ValueError, match="probability"):
         models.mlp([2, 2], dropout=1.5)
+
+
+def test_fit_one_cycle_warms_up_then_anneals():
+    torch.manual_seed(0)
+    model = models.mlp([2, 16, 2])
+    rates = []
+    record = register_optimizer_step_post_hook(
+        lambda optimizer, args, kwargs: rates.append(optimizer.param_groups[0]["lr"])
+    )
+    try:
+        history = train.fit_one_cycle(model, blobs(), epochs=3, val=blobs(seed=1), max_lr=0.05)
+    finally:
+        record.remove()
+    assert len(rates) == 3 * 4  # 400 examples in batches of 128
+    peak = rates.index(max(rates))
+    assert rates[0] < max(rates) / 2 and abs(max(rates) - 0.05) < 1e-2 and rates[-1] < 0.05 / 100
+    assert 0 < peak < len(rates) - 1 and history.last("val_accuracy") > 0.95
+    with pytest.raises(ValueError, match="max_lr must be positive"):
+        train.fit_one_cycle(model, blobs(), epochs=1, max_lr=0)
