@@ -5,7 +5,7 @@ The seed courses' pipeline is ``torchvision.datasets.MNIST(transform=ToTensor())
 one at a time, in Python. dlbook keeps the whole dataset as one tensor and shuffles
 with one ``randperm`` per epoch. Both train the same MLP with the same optimizer; the
 runs alternate (A B A B ...) so machine noise hits both, and the median of the
-per-pair ratios is printed.
+per-pair ratios is printed. A second table times the data path alone (no model).
 
     python benchmarks/data_pipeline.py [--repeats 3]
 """
@@ -36,6 +36,14 @@ def train_epoch(batches) -> float:
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+    return time.perf_counter() - start
+
+
+def iterate(batches) -> float:
+    """One pass over ``batches`` with no model: the data path alone; return seconds."""
+    start = time.perf_counter()
+    for _xb, _yb in batches:
+        pass
     return time.perf_counter() - start
 
 

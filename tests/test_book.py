@@ -40,13 +40,13 @@ def test_chapter_keeps_the_contract(chapter: Path):
     assert "```{footbibliography}" in text and "{cite:" not in text, "cite with {footcite:p}"
 
 
-def test_ci_runs_the_readme_test_command():
+@pytest.mark.parametrize("which", ["build", "test"])
+def test_ci_runs_the_readme_commands(which):
     readme = (ROOT / "README.md").read_text()
-    command = (
-        re.search(r"<!-- test-command -->\s*```bash\n(.+?)\n```", readme, re.S).group(1).strip()
-    )
+    pattern = rf"<!-- {which}-command -->\s*```bash\n(.+?)\n```"
+    command = re.search(pattern, readme, re.S).group(1).strip()
     ci = (ROOT / ".ci" / "run").read_text()
-    assert command in ci, f".ci/run must run the README's test command: {command}"
+    assert command in ci, f".ci/run must run the README's {which} command: {command}"
     assert shlex.split(command)  # a real shell command
 
 
