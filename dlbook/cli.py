@@ -59,6 +59,27 @@ def kernel(name: str, display_name: str, data_dir: str | None, prefix: str | Non
     return 0
 
 
+def checkpoint(action: str, names: list[str], seed: int) -> int:
+    """Train (``train``) or verify (``verify``) the book's shipped checkpoints."""
+    from dlbook import checkpoints
+
+    failed = 0
+    for name in names or list(checkpoints.CHECKPOINTS):
+        try:
+            if action == "train":
+                file, accuracy, digest = checkpoints.train_checkpoint(name, seed)
+                print(f"{name}: test accuracy {accuracy:.2%}, saved {file}\n  sha256 {digest}")
+                if digest != checkpoints.checkpoint(name).sha256:
+                    print("  (a new file: record this sha256 in dlbook/checkpoints.py)")
+            else:
+                checkpoints.load(name, device="cpu")
+                print(f"{name}: verified ({checkpoints.path(name)})")
+        except (KeyError, FileNotFoundError, data.CorruptFileError, data.DataUnavailableError) as e:
+            print(f"error: {e.args[0]}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m dlbook", description=__doc__)
     parser.add_argument("--version", action="version", version=f"dlbook {__version__}")
@@ -71,9 +92,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--display-name", default="Python (dlbook)", help="name shown in Jupyter")
     p.add_argument("--data", dest="data_dir", help="set DLBOOK_DATA inside the kernel")
     p.add_argument("--prefix", help="install under this prefix instead of the user's folder")
+    p = commands.add_parser("checkpoint", help="train or verify the shipped pretrained networks")
+    p.add_argument("action", choices=["train", "verify"])
+    p.add_argument("names", nargs="*", help="checkpoints (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="seed for training (default: 0)")
     args = parser.parse_args(argv)
     if args.command == "fetch":
         return fetch(args.names)
     if args.command == "info":
         return info()
+    if args.command == "checkpoint":
+        return checkpoint(args.action, args.names, args.seed)
     return kernel(args.name, args.display_name, args.data_dir, args.prefix)

@@ -26,3 +26,25 @@ def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU, dropout: fl
             if dropout:
                 layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
+
+
+class LeNet5(nn.Module):
+    """LeNet-5 in modern dress: ReLU and max pooling. Input (N, 1, 28, 28)."""
+
+    def __init__(self, num_classes=10):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.ReLU(),  # 6 x 28 x 28
+            nn.MaxPool2d(2),  # 6 x 14 x 14
+            nn.Conv2d(6, 16, kernel_size=5), nn.ReLU(),  # 16 x 10 x 10
+            nn.MaxPool2d(2),  # 16 x 5 x 5
+        )  # fmt: skip
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(16 * 5 * 5, 120), nn.ReLU(),
+            nn.Linear(120, 84), nn.ReLU(),
+            nn.Linear(84, num_classes),
+        )  # fmt: skip
+
+    def forward(self, x):
+        return self.classifier(self.features(x))

@@ -53,3 +53,9 @@ def test_kernel_installs_a_kernelspec_with_the_data_folder(tmp_path):
     spec = json.loads(next(tmp_path.rglob("kernel.json")).read_text())
     assert spec["display_name"] == "Python (dlbook)"
     assert spec["env"]["DLBOOK_DATA"] == "/shared/dlbook-data"
+
+
+def test_checkpoint_verify(capsys):
+    assert cli.main(["checkpoint", "verify"]) == 0
+    assert capsys.readouterr().out.count("verified") == 2
+    assert cli.main(["checkpoint", "verify", "imagenet-resnet"]) == 1
