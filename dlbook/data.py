@@ -56,6 +56,10 @@ class DataUnavailableError(RuntimeError):
 class CorruptFileError(RuntimeError):
     """A cached file does not match its recorded checksum."""
 
+    def __init__(self, message: str, path: Path | None = None):
+        super().__init__(message)
+        self.path = path
+
 
 @dataclass(frozen=True)
 class DataFile:
@@ -185,7 +189,8 @@ def _check(path: Path, expected: str, name: str) -> bool:
         raise CorruptFileError(
             f"The cached file {path} of dataset {name!r} does not match its checksum "
             f"(expected sha256 {expected}). Delete it and fetch again: "
-            f"rm '{path}' && python -m dlbook fetch {name}"
+            f"rm '{path}' && python -m dlbook fetch {name}",
+            path,
         )
     return True
 
@@ -275,7 +280,7 @@ def status(name: str) -> str:
     try:
         ensure(name, download=False)
     except CorruptFileError as error:
-        return f"corrupt: {str(error).split(' of dataset')[0].removeprefix('The cached file ')}"
+        return f"corrupt: {error.path}"
     except DataUnavailableError:
         return "missing"
     return "verified"
