@@ -8,6 +8,7 @@ self-checks assert its results). ``pytest book/04_softmax.md`` runs one chapter.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -62,6 +63,7 @@ def pytest_collect_file(file_path: Path, parent):
     return None
 
 
+@functools.cache
 def chapter_notebook_class():
     """nbval's notebook collector, reading the chapter's jupytext conversion.
 

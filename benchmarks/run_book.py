@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import jupytext
+import torch
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from conftest import is_chapter, toc_chapters  # noqa: E402
-from dlbook import report  # noqa: E402
+from dlbook import report, runtime  # noqa: E402
 
 BUDGET_SECONDS = {"quick": 30, "full": 180}
 
@@ -67,20 +68,14 @@ def run_chapter(path: Path, profile: str, seed: int, report_path: Path) -> dict:
         "chapter": path.stem,
         "profile": profile,
         "seed": seed,
-        "device": os.environ.get("DLBOOK_DEVICE") or _device(),
+        "device": str(runtime.device()),
         "machine": report.machine(),
-        "torch": report.torch.__version__,
+        "torch": torch.__version__,
         "seconds": round(seconds, 1),
         "passed": error is None,
         "error": error,
         "date": datetime.date.today().isoformat(),
     }
-
-
-def _device() -> str:
-    import dlbook
-
-    return str(dlbook.device())
 
 
 def run(args) -> int:

@@ -144,8 +144,12 @@ def _fix_header_links(app, pagename, templatename, context, doctree) -> None:
             if url.startswith("https://colab.research.google.com/github/"):
                 button["url"] = re.sub(r"/blob/[^/]+/(.+)\.md$", r"/blob/notebooks/\1.ipynb", url)
             elif repo and url.startswith(f"{repo}/issues/new"):
-                query = {"template": "page_problem.yml", "title": f"[page] {pagename}"}
-                button["url"] = f"{repo}/issues/new?{urlencode({**query, 'page': pagename})}"
+                query = {
+                    "template": "page_problem.yml",
+                    "title": f"[page] {pagename}",
+                    "page": pagename,
+                }
+                button["url"] = f"{repo}/issues/new?{urlencode(query)}"
 
     fix(context.get("header_buttons", []))
 

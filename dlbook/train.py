@@ -59,6 +59,11 @@ def _check_positive(name: str, value, hint: str) -> None:
         raise ValueError(f"{name} must be positive, got {value!r}; {hint}")
 
 
+def _check_epochs(epochs) -> None:
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}; try epochs=5.")
+
+
 def _loss(loss_fn: LossFn, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     try:
         return loss_fn(out, y)
@@ -118,8 +123,7 @@ def fit(
     ready ``optimizer``. ``val=(x, y)`` adds ``val_loss`` and ``val_<metric>``
     after each epoch. Ctrl-C stops early and returns the epochs completed.
     """
-    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}; try epochs=5.")
+    _check_epochs(epochs)
     if (lr is None) == (optimizer is None):
         raise ValueError(
             "give exactly one of lr= (plain SGD) or optimizer= (e.g. torch.optim.Adam)."
@@ -184,6 +188,7 @@ def fit_one_cycle(
     epochs go a long way. A hook on the optimizer steps the schedule, so :func:`fit`
     itself needs no changes.
     """
+    _check_epochs(epochs)  # before OneCycleLR, whose own error would be cryptic
     _check_positive("max_lr", max_lr, "try max_lr=3e-3.")
     optimizer = torch.optim.Adam(model.parameters(), lr=max_lr)
     steps = epochs * len(Batches(*train, batch_size=batch_size))

@@ -110,3 +110,5 @@ def test_fit_one_cycle_warms_up_then_anneals():
     assert 0 < peak < len(rates) - 1 and history.last("val_accuracy") > 0.95
     with pytest.raises(ValueError, match="max_lr must be positive"):
         train.fit_one_cycle(model, blobs(), epochs=1, max_lr=0)
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        train.fit_one_cycle(model, blobs(), epochs=0)
