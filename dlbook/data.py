@@ -342,6 +342,28 @@ class CharVocab:
         return "".join(self.chars[int(i)] for i in ids)
 
 
+def windows(
+    ids: torch.Tensor, block_size: int, batch_size: int, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``batch_size`` random windows of a token sequence and the same windows shifted by one.
+
+    ``x[b, t]`` is followed by ``y[b, t]`` in ``ids``: the next-token targets of a
+    language model. Both have shape ``(batch_size, block_size)`` and live on ``ids.device``.
+    """
+    if ids.dim() != 1:
+        raise ValueError(f"ids must be a 1-D tensor of token ids, got shape {tuple(ids.shape)}.")
+    if not 1 <= block_size < len(ids):
+        raise ValueError(
+            f"block_size must be between 1 and len(ids) - 1 = {len(ids) - 1}, got {block_size}."
+        )
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    starts = torch.randint(len(ids) - block_size, (batch_size,), generator=generator)
+    index = starts[:, None] + torch.arange(block_size + 1)
+    chunk = ids[index.to(ids.device)]
+    return chunk[:, :-1], chunk[:, 1:]
+
+
 class Batches:
     """Mini-batches of aligned tensors, shuffled each pass with one ``randperm``.
 

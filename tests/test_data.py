@@ -137,3 +137,25 @@ def test_char_vocab_round_trip():
     assert len(vocab) == 8
     with pytest.raises(ValueError, match="not in the vocabulary"):
         vocab.encode("z")
+
+
+def test_windows_are_next_token_pairs():
+    ids = torch.arange(100)
+    x, y = data.windows(ids, block_size=8, batch_size=5, generator=torch.Generator().manual_seed(0))
+    assert x.shape == y.shape == (5, 8)
+    assert torch.equal(y, x + 1)  # y is x shifted by one position of the sequence
+    assert int(x.min()) >= 0 and int(y.max()) <= 99
+
+
+@pytest.mark.parametrize(
+    "ids, block, batch, match",
+    [
+        (torch.arange(10), 10, 2, "block_size must be between"),
+        (torch.arange(10), 0, 2, "block_size must be between"),
+        (torch.zeros(2, 5, dtype=torch.long), 2, 2, "1-D tensor"),
+        (torch.arange(10), 3, 0, "batch_size"),
+    ],
+)
+def test_windows_rejects_bad_sizes(ids, block, batch, match):
+    with pytest.raises(ValueError, match=match):
+        data.windows(ids, block, batch)
