@@ -123,6 +123,44 @@ def image_grid(
     return fig
 
 
+def tile(images, ncols: int = 8, gap: int = 2) -> np.ndarray:
+    """Lay grayscale images in [0, 1] out in rows of ``ncols`` as one ``uint8`` picture.
+
+    ``images`` is ``(N, H, W)`` or ``(N, 1, H, W)``; values are clipped to [0, 1] and
+    stored as bytes (255 = ink), which keeps figures and slider frames light.
+    """
+    array = _numpy(images)
+    if array.ndim == 4 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 3 or len(array) == 0:
+        raise ValueError(f"tile takes (N, H, W) or (N, 1, H, W) images, got {array.shape}.")
+    n, h, w = array.shape
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    canvas = np.zeros((nrows * (h + gap) - gap, ncols * (w + gap) - gap), dtype=np.uint8)
+    pixels = (np.clip(array, 0, 1) * 255).round().astype(np.uint8)
+    for i, image in enumerate(pixels):
+        r, c = divmod(i, ncols)
+        canvas[r * (h + gap) : r * (h + gap) + h, c * (w + gap) : c * (w + gap) + w] = image
+    return canvas
+
+
+def picture(canvas: np.ndarray) -> go.Heatmap:
+    """A heatmap trace that shows a :func:`tile` picture the right way up, ink in black."""
+    return go.Heatmap(
+        z=canvas[::-1], colorscale="gray_r", zmin=0, zmax=255, showscale=False, hoverinfo="skip"
+    )
+
+
+def mosaic(images, ncols: int = 8, title: str | None = None, height: int = 330) -> go.Figure:
+    """Many small grayscale images in [0, 1] as one light figure (see :func:`tile`)."""
+    fig = go.Figure(picture(tile(images, ncols)))
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, scaleanchor="x", constrain="domain")
+    fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10})
+    return fig
+
+
 def confusion_matrix(
     y_true, y_pred, class_names: Sequence[str] | None = None, title: str = "Confusion matrix"
 ) -> go.Figure:

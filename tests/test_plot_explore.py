@@ -1,4 +1,5 @@
 import ipywidgets as widgets
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
@@ -76,3 +77,24 @@ def test_live_explorable_draws_at_default_and_on_change():
     assert calls == [2, 4]
     with pytest.raises(ValueError, match="at least one control"):
         explore.live(draw)
+
+
+def test_tile_lays_images_out_as_bytes():
+    images = torch.zeros(5, 1, 4, 3)
+    images[1] = 1.0  # the second image is all ink
+    canvas = plot.tile(images, ncols=2, gap=1)
+    assert canvas.dtype == np.uint8 and canvas.shape == (3 * 5 - 1, 2 * 4 - 1)
+    assert canvas[0:4, 4:7].min() == 255 and canvas[0:4, 0:3].max() == 0
+    assert canvas[0:4, 3].max() == 0  # the gap stays blank
+
+
+def test_tile_rejects_colour_images():
+    with pytest.raises(ValueError, match="tile takes"):
+        plot.tile(torch.zeros(2, 3, 4, 4))
+
+
+def test_mosaic_is_one_heatmap_of_bytes():
+    fig = plot.mosaic(torch.rand(10, 28, 28), ncols=5, title="ten")
+    assert len(fig.data) == 1 and fig.data[0].type == "heatmap"
+    assert np.asarray(fig.data[0].z).dtype == np.uint8
+    assert fig.layout.title.text == "ten"
