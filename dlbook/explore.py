@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 import plotly.graph_objects as go
 
 Draw = Callable[..., go.Figure]
+SLIDER_ROOM = 110  # pixels below the plot for the slider and its current-value label
 
 
 def static(draw: Draw, values: Sequence, label: str, default=None, fmt: str = "{}") -> go.Figure:
@@ -34,6 +35,7 @@ def static(draw: Draw, values: Sequence, label: str, default=None, fmt: str = "{
     names = [fmt.format(v) for v in values]
     base = figures[values.index(default)]
     fig = go.Figure(data=base.data, layout=base.layout)
+    _make_room_for_slider(fig)
     fig.frames = [
         go.Frame(data=f.data, name=n, layout={"title": f.layout.title})
         for f, n in zip(figures, names, strict=True)
@@ -63,6 +65,15 @@ def static(draw: Draw, values: Sequence, label: str, default=None, fmt: str = "{
         ]
     )
     return fig
+
+
+def _make_room_for_slider(fig: go.Figure) -> None:
+    """Grow the bottom margin (and a fixed height with it) so the slider lies inside the figure."""
+    bottom = fig.layout.margin.b if fig.layout.margin.b is not None else 80  # plotly's default
+    extra = max(0, SLIDER_ROOM - bottom)
+    fig.update_layout(margin_b=bottom + extra)
+    if fig.layout.height is not None:
+        fig.update_layout(height=fig.layout.height + extra)
 
 
 def live(draw: Draw, **controls):

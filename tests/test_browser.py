@@ -89,7 +89,8 @@ def test_page_in_a_browser(site, browser, path):
             f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {figures}"
         )
     if page.locator(".math").count():
-        page.wait_for_selector("mjx-container", timeout=15_000)
+        # "attached": the first formula may sit in a folded dropdown, typeset but not visible
+        page.wait_for_selector("mjx-container", state="attached", timeout=15_000)
         assert page.locator("mjx-container").count() >= page.locator(".math").count()
     if page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count():
         page.wait_for_selector(".jupyter-widgets", timeout=15_000)

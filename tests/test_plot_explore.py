@@ -98,3 +98,14 @@ def test_mosaic_is_one_heatmap_of_bytes():
     assert len(fig.data) == 1 and fig.data[0].type == "heatmap"
     assert np.asarray(fig.data[0].z).dtype == np.uint8
     assert fig.layout.title.text == "ten"
+
+
+def test_static_keeps_the_slider_inside_a_short_figure():
+    def draw(v):
+        fig = go.Figure(go.Scatter(y=[v, v]))
+        fig.update_layout(height=140, margin={"b": 10})
+        return fig
+
+    fig = explore.static(draw, [1, 2, 3], label="v")
+    assert fig.layout.margin.b == explore.SLIDER_ROOM
+    assert fig.layout.height == 140 + explore.SLIDER_ROOM - 10  # the plot area keeps its size
