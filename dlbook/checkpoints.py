@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,18 +73,10 @@ def train_checkpoint(name: str, seed: int = 0) -> tuple[Path, float, str]:
     model = models.LeNet5()
     history = train.fit_one_cycle(model, (x, y), spec.epochs, val=test, max_lr=spec.max_lr)
     target = path(name)
-    target.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()  # a file object gives the zip a fixed archive name: same bytes each time
     torch.save(model.state_dict(), buffer)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(buffer.getvalue())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    data._write_atomically(target, lambda out: out.write(buffer.getvalue()), expected=None)
+    os.chmod(target, 0o644)  # readable by all, like the other files of the repository
     return target, history.last("val_accuracy"), data.sha256(target)
 
 

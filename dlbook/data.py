@@ -195,15 +195,18 @@ def _check(path: Path, expected: str, name: str) -> bool:
     return True
 
 
-def _write_atomically(target: Path, fill, expected: str) -> None:
-    """Write ``target`` via a temporary file in its folder, renamed only if the checksum matches."""
+def _write_atomically(target: Path, fill, expected: str | None) -> None:
+    """Write ``target`` via a temporary file in its folder, renamed only if the checksum matches.
+
+    ``expected=None`` writes a new file whose checksum is not known yet (a retrained checkpoint).
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as out:
             fill(out)
         actual = sha256(Path(tmp))
-        if actual != expected:
+        if expected is not None and actual != expected:
             raise CorruptFileError(f"{target.name}: got sha256 {actual}, expected {expected}")
         os.replace(tmp, target)
     finally:
