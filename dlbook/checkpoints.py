@@ -15,13 +15,13 @@ accuracy, not necessarily the bytes: record the new checksum it prints.
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from dlbook import data, models, runtime, train
+from dlbook import models, runtime
+from dlbook.files import CorruptFileError, sha256, write_atomically
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 
@@ -67,6 +67,8 @@ def path(name: str) -> Path:
 def train_checkpoint(name: str, seed: int = 0) -> tuple[Path, float, str]:
     """Train one checkpoint on the CPU and save it; return its path, test accuracy, SHA-256."""
     spec = checkpoint(name)
+    from dlbook import data, train  # training needs them; loading a checkpoint does not
+
     runtime.seed_everything(seed)
     x, y = data.load(spec.dataset, device="cpu")
     test = data.load(spec.dataset, train=False, device="cpu")
@@ -75,9 +77,8 @@ def train_checkpoint(name: str, seed: int = 0) -> tuple[Path, float, str]:
     target = path(name)
     buffer = io.BytesIO()  # a file object gives the zip a fixed archive name: same bytes each time
     torch.save(model.state_dict(), buffer)
-    data._write_atomically(target, lambda out: out.write(buffer.getvalue()), expected=None)
-    os.chmod(target, 0o644)  # readable by all, like the other files of the repository
-    return target, history.last("val_accuracy"), data.sha256(target)
+    write_atomically(target, lambda out: out.write(buffer.getvalue()), expected=None)
+    return target, history.last("val_accuracy"), sha256(target)
 
 
 def load(name: str, device: torch.device | str | None = None) -> torch.nn.Module:
@@ -88,8 +89,8 @@ def load(name: str, device: torch.device | str | None = None) -> torch.nn.Module
         raise FileNotFoundError(
             f"Checkpoint {spec.name!r} is missing from {file}; recreate it: {fix}"
         )
-    if data.sha256(file) != spec.sha256:
-        raise data.CorruptFileError(
+    if sha256(file) != spec.sha256:
+        raise CorruptFileError(
             f"Checkpoint {file} does not match its recorded sha256 {spec.sha256}. Restore it "
             f"from the repository (git checkout -- '{file}') or retrain it ({fix}) and record "
             "the checksum it prints in dlbook/checkpoints.py."

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 
-from dlbook import __version__, data, runtime
+from dlbook import __version__, datasets, runtime
 
 
 def fetch(names: list[str]) -> int:
     """Download and verify datasets into ``DLBOOK_DATA``; non-zero if any is unavailable."""
     failed = 0
-    for name in names or list(data.DATASETS):
+    for name in names or list(datasets.DATASETS):
         try:
-            root = data.ensure(name)
-            print(f"{data.dataset(name).name}: verified in {root}")
-        except (data.DataUnavailableError, data.CorruptFileError, KeyError) as error:
+            root = datasets.ensure(name)
+            print(f"{datasets.dataset(name).name}: verified in {root}")
+        except (datasets.DataUnavailableError, datasets.CorruptFileError, KeyError) as error:
             print(f"error: {error.args[0]}", file=sys.stderr)
             failed += 1
     return 1 if failed else 0
@@ -35,22 +36,37 @@ def info() -> int:
         ("device", runtime.device),
         ("profile", runtime.profile),
         ("seed", runtime.seed_from_env),
+        ("CPU threads", runtime.cpu_threads),
     ):
         try:
             print(f"{name}: {read()}")
         except (ValueError, RuntimeError) as error:
             print(f"{name}: invalid ({error})")
-    print(f"data cache (DLBOOK_DATA): {data.data_root()}")
-    for name, ds in data.DATASETS.items():
-        print(f"  {name:16} {data.status(name):10} {ds.description}")
+    print(f"OpenMP wait policy: {os.environ.get('OMP_WAIT_POLICY', 'default (spinning)')}")
+    try:
+        root = datasets.data_root()
+    except datasets.DataUnavailableError as error:
+        print(f"data cache (DLBOOK_DATA): invalid ({error})")
+        return 1
+    print(f"data cache (DLBOOK_DATA): {root}")
+    for name, ds in datasets.DATASETS.items():
+        print(f"  {name:16} {datasets.status(name):10} {ds.description}")
     return 0
 
 
 def kernel(name: str, display_name: str, data_dir: str | None, prefix: str | None) -> int:
-    """Install a Jupyter kernel for this Python (e.g. for a JupyterHub user)."""
+    """Install a Jupyter kernel for this Python (e.g. for a JupyterHub user).
+
+    Its environment sets ``OMP_WAIT_POLICY=PASSIVE`` before the kernel starts (see
+    :mod:`dlbook`) and, with ``--data``, the absolute ``DLBOOK_DATA``.
+    """
+    from pathlib import Path
+
     from ipykernel.kernelspec import install
 
-    env = {"DLBOOK_DATA": data_dir} if data_dir else None
+    env = {"OMP_WAIT_POLICY": "PASSIVE"}
+    if data_dir:
+        env["DLBOOK_DATA"] = str(Path(data_dir).expanduser().resolve())
     path = install(
         user=prefix is None, prefix=prefix, kernel_name=name, display_name=display_name, env=env
     )
@@ -74,7 +90,12 @@ def checkpoint(action: str, names: list[str], seed: int) -> int:
             else:
                 checkpoints.load(name, device="cpu")
                 print(f"{name}: verified ({checkpoints.path(name)})")
-        except (KeyError, FileNotFoundError, data.CorruptFileError, data.DataUnavailableError) as e:
+        except (
+            KeyError,
+            FileNotFoundError,
+            datasets.CorruptFileError,
+            datasets.DataUnavailableError,
+        ) as e:
             print(f"error: {e.args[0]}", file=sys.stderr)
             failed += 1
     return 1 if failed else 0
@@ -85,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"dlbook {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("fetch", help="download and verify datasets into DLBOOK_DATA")
-    p.add_argument("names", nargs="*", help=f"datasets (default: all): {', '.join(data.DATASETS)}")
+    p.add_argument(
+        "names", nargs="*", help=f"datasets (default: all): {', '.join(datasets.DATASETS)}"
+    )
     commands.add_parser("info", help="versions, device, profile and cached datasets")
     p = commands.add_parser("kernel", help="install a Jupyter kernel for this environment")
     p.add_argument("--name", default="dlbook", help="kernel name (default: dlbook)")

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from dlbook import checkpoints, data, train
+from dlbook import checkpoints, data, files, train
 
 
 @pytest.mark.parametrize("name, dataset, floor", [("mnist-judge", "mnist", 0.99),
@@ -25,7 +25,7 @@ def test_checkpoint_errors_name_the_fix(tmp_path, monkeypatch):
     corrupt = bytearray(original.read_bytes())
     corrupt[-100] ^= 0xFF
     (tmp_path / "mnist-judge.pt").write_bytes(bytes(corrupt))
-    with pytest.raises(data.CorruptFileError, match="does not match its recorded sha256"):
+    with pytest.raises(files.CorruptFileError, match="does not match its recorded sha256"):
         checkpoints.load("mnist-judge")
 
 

@@ -3,16 +3,16 @@ import subprocess
 import sys
 import urllib.request
 
-from dlbook import cli, data
+from dlbook import cli, datasets
 
 
 def test_info_shows_every_dataset_verified():
     out = subprocess.run(
         [sys.executable, "-m", "dlbook", "info"], capture_output=True, text=True, check=True
     ).stdout
-    for name in data.DATASETS:
+    for name in datasets.DATASETS:
         assert f"{name}" in out
-    assert out.count("verified") == len(data.DATASETS)
+    assert out.count("verified") == len(datasets.DATASETS)
 
 
 def test_fetch_offline_exits_nonzero_with_the_fix(data_dir, monkeypatch, capsys):

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from dlbook import data
+from dlbook import data, datasets
+from dlbook.files import sha256 as data_sha256
 
-SHARED = data.data_root()  # the offline copies (conftest points DLBOOK_DATA at them)
+SHARED = datasets.data_root()  # the offline copies (conftest points DLBOOK_DATA at them)
 
 
 def offline(monkeypatch):
@@ -36,8 +37,8 @@ def leftovers(root: Path) -> list[Path]:
 
 def test_unknown_dataset_lists_the_known_ones():
     with pytest.raises(KeyError, match="choose one of: mnist, fashion-mnist, tinyshakespeare"):
-        data.dataset("cifar10")
-    assert data.dataset("Fashion_MNIST").name == "fashion-mnist"
+        datasets.dataset("cifar10")
+    assert datasets.dataset("Fashion_MNIST").name == "fashion-mnist"
 
 
 def test_mnist_loads_as_tensors():
@@ -60,8 +61,8 @@ def test_fashion_and_text_load():
 
 def test_missing_data_offline_gives_one_clear_error_and_no_partial_file(data_dir, monkeypatch):
     offline(monkeypatch)
-    with pytest.raises(data.DataUnavailableError) as error:
-        data.ensure("mnist")
+    with pytest.raises(datasets.DataUnavailableError) as error:
+        datasets.ensure("mnist")
     message = str(error.value)
     assert "'mnist'" in message and str(data_dir) in message
     assert "python -m dlbook fetch mnist" in message
@@ -70,44 +71,48 @@ def test_missing_data_offline_gives_one_clear_error_and_no_partial_file(data_dir
 
 def test_download_is_verified_and_atomic(data_dir, monkeypatch):
     good = (SHARED / "tinyshakespeare/input.txt").read_bytes()
-    serve(monkeypatch, {data.SHAKESPEARE_URL: good[:-1] + b"!"})  # one byte wrong
-    with pytest.raises(data.DataUnavailableError, match="expected"):
-        data.ensure("tinyshakespeare")
+    serve(monkeypatch, {datasets.SHAKESPEARE_URL: good[:-1] + b"!"})  # one byte wrong
+    with pytest.raises(datasets.DataUnavailableError, match="expected"):
+        datasets.ensure("tinyshakespeare")
     assert list(data_dir.rglob("input.txt")) == [] and leftovers(data_dir) == []
 
-    serve(monkeypatch, {data.SHAKESPEARE_URL: good})
-    data.ensure("tinyshakespeare")
+    serve(monkeypatch, {datasets.SHAKESPEARE_URL: good})
+    datasets.ensure("tinyshakespeare")
     assert (data_dir / "tinyshakespeare/input.txt").read_bytes() == good
 
 
 def test_gz_downloads_are_extracted_and_verified(data_dir, monkeypatch):
-    ds = data.dataset("mnist")
+    ds = datasets.dataset("mnist")
     payloads = {f.urls[0]: (SHARED / (f.path + ".gz")).read_bytes() for f in ds.files}
     serve(monkeypatch, payloads)
-    data.ensure("mnist")
+    datasets.ensure("mnist")
     for f in ds.files:
-        assert data.sha256(data_dir / f.path) == f.sha256
-    assert data.status("mnist") == "verified"
+        assert data_sha256(data_dir / f.path) == f.sha256
+    assert datasets.status("mnist") == "verified"
 
 
 def test_corrupt_cache_file_is_named_with_the_fix(data_dir):
     target = data_dir / "tinyshakespeare/input.txt"
     target.parent.mkdir(parents=True)
     target.write_text("not shakespeare")
-    with pytest.raises(data.CorruptFileError) as error:
-        data.ensure("tinyshakespeare")
+    with pytest.raises(datasets.CorruptFileError) as error:
+        datasets.ensure("tinyshakespeare")
     assert str(target) in str(error.value) and "python -m dlbook fetch tinyshakespeare" in str(
         error.value
     )
-    assert data.status("tinyshakespeare") == f"corrupt: {target}"
+    assert datasets.status("tinyshakespeare") == f"corrupt: {target}"
 
 
 def test_gzip_only_cache_is_extracted_without_network(data_dir, monkeypatch):
     offline(monkeypatch)
-    for f in data.dataset("fashion-mnist").files:
+    for f in datasets.dataset("fashion-mnist").files:
         (data_dir / f.path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(SHARED / (f.path + ".gz"), data_dir / (f.path + ".gz"))
-    assert data.status("fashion-mnist") == "verified"
+    before = sorted(data_dir.rglob("*"))
+    assert datasets.status("fashion-mnist") == "compressed"  # status only reads...
+    assert sorted(data_dir.rglob("*")) == before
+    datasets.ensure("fashion-mnist")  # ...ensure extracts, without the network
+    assert datasets.status("fashion-mnist") == "verified"
     with gzip.open(data_dir / "FashionMNIST/raw/t10k-labels-idx1-ubyte.gz") as f:
         assert f.read() == (data_dir / "FashionMNIST/raw/t10k-labels-idx1-ubyte").read_bytes()
 
