@@ -2,41 +2,52 @@
 
 MyST-NB drops plotly's own mime type (``application/vnd.plotly.v1+json``), so a
 figure rendered the default way vanishes from the built page. The ``dlbook``
-renderer emits that mime type for Jupyter *and* an HTML ``<div>`` for the book;
-the book's Sphinx extension (:mod:`dlbook.sphinx`) serves plotly.js locally.
+renderer emits that mime type for JupyterLab and Notebook 7 *and* an HTML ``<div>``
+for the book, whose Sphinx extension (:mod:`dlbook.sphinx`) serves plotly.js locally.
+Colab renders only the HTML, so there the div loads plotly.js from its CDN.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 import torch
-from plotly.io._base_renderers import MimetypeRenderer
+from plotly.io.base_renderers import MimetypeRenderer
 from plotly.subplots import make_subplots
-
-from dlbook.train import History
 
 TEMPLATE = "plotly_white"
 
 
+def in_colab() -> bool:
+    """True inside Google Colab, whose output cells need plotly.js in the HTML itself."""
+    return "google.colab" in sys.modules
+
+
+def to_mimebundle(fig: go.Figure | dict) -> dict:
+    """A figure as plotly JSON (JupyterLab, Notebook 7) plus an HTML div (the book, Colab)."""
+    fig_dict = fig.to_dict() if isinstance(fig, go.Figure) else fig
+    html = pio.to_html(
+        fig_dict,
+        full_html=False,
+        include_plotlyjs="cdn" if in_colab() else False,  # the book serves its own copy
+        auto_play=False,  # explorables open on their default frame, not an animation
+        validate=False,
+        config={"displaylogo": False, "responsive": True},
+    )
+    spec = json.loads(pio.to_json(fig_dict, validate=False))
+    return {"application/vnd.plotly.v1+json": spec, "text/html": html}
+
+
 class BookRenderer(MimetypeRenderer):
-    """Plotly mime bundle for live frontends plus an HTML div for static pages."""
+    """plotly's renderer interface around :func:`to_mimebundle`."""
 
     def to_mimebundle(self, fig_dict):
-        html = pio.to_html(
-            fig_dict,
-            full_html=False,
-            include_plotlyjs=False,
-            auto_play=False,  # explorables open on their default frame, not an animation
-            validate=False,
-            config={"displaylogo": False, "responsive": True},
-        )
-        spec = json.loads(pio.to_json(fig_dict, validate=False))
-        return {"application/vnd.plotly.v1+json": spec, "text/html": html}
+        return to_mimebundle(fig_dict)
 
 
 def use_book_renderer() -> None:
@@ -46,15 +57,26 @@ def use_book_renderer() -> None:
     pio.templates.default = TEMPLATE
 
 
+def moving_average(values, window: int) -> np.ndarray:
+    """The mean of the last ``window`` values at each point (of fewer at the start)."""
+    if not isinstance(window, int) or window < 1:
+        raise ValueError(f"window must be a positive integer, got {window!r}.")
+    values = np.asarray(_numpy(values), dtype=float)
+    sums = np.cumsum(np.insert(values, 0, 0.0))
+    counts = np.minimum(np.arange(1, len(values) + 1), window)
+    return (sums[1:] - sums[np.arange(1, len(values) + 1) - counts]) / counts
+
+
 def _numpy(t) -> np.ndarray:
     return t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
 
 
-def learning_curves(
-    runs: History | Mapping[str, History], metrics: Sequence[str] | None = None, title: str = ""
-) -> go.Figure:
-    """One panel per metric (losses together, then the rest), one line per run."""
-    runs = {"": runs} if isinstance(runs, History) else dict(runs)
+def learning_curves(runs, metrics: Sequence[str] | None = None, title: str = "") -> go.Figure:
+    """One panel per metric (losses together, then the rest), one line per run.
+
+    ``runs`` is one :class:`dlbook.train.History` or a dict of them by run name.
+    """
+    runs = dict(runs) if isinstance(runs, Mapping) else {"": runs}
     keys = list(dict.fromkeys(k for h in runs.values() for k in h.keys() if k != "epoch"))
     metrics = list(metrics or keys)
     panels = [[m for m in metrics if m.endswith("loss")]] + [

@@ -1,19 +1,23 @@
-"""Device, seed and profile: the three settings every chapter depends on.
+"""The settings every chapter depends on, read from the environment.
 
-Each one is read from an environment variable so that CI, a GPU runner and a
-reader's laptop run the same chapter with different sizes:
+CI, a GPU runner and a reader's laptop run the same chapter with different values:
 
 - ``DLBOOK_DEVICE``: ``cuda``, ``mps`` or ``cpu`` (default: the best available).
 - ``DLBOOK_SEED``: an integer (default 0).
 - ``DLBOOK_PROFILE``: ``quick`` (CI-sized) or ``full`` (reader-sized, default).
+- ``DLBOOK_THREADS``: CPU threads for torch (default: half the CPUs it may use).
+- ``DLBOOK_PROGRESS``: ``0`` turns progress bars into one-line summaries.
+
+This module imports nothing else from dlbook.
 """
 
 from __future__ import annotations
 
+import math
 import os
-import platform
 import random
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -32,18 +36,23 @@ def device() -> torch.device:
         if torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    available = {
-        "cpu": True,
-        "cuda": torch.cuda.is_available(),
-        "mps": torch.backends.mps.is_available(),
+    kind, _, index = wanted.partition(":")
+    counts = {
+        "cpu": 1,
+        "cuda": torch.cuda.device_count(),
+        "mps": int(torch.backends.mps.is_available()),
     }
-    kind = wanted.split(":")[0]
-    if kind not in available:
+    if kind not in counts:
         raise ValueError(f"DLBOOK_DEVICE={wanted!r} is not a device; use cpu, cuda or mps.")
-    if not available[kind]:
+    if not counts[kind]:
         raise RuntimeError(
             f"DLBOOK_DEVICE={wanted!r} but no {kind} device is available here; "
             "unset DLBOOK_DEVICE to use the best available device."
+        )
+    if index and (not index.isdigit() or int(index) >= counts[kind]):
+        raise RuntimeError(
+            f"DLBOOK_DEVICE={wanted!r} names a device this machine does not have "
+            f"({counts[kind]} {kind} device(s)); use {kind} or {kind}:0."
         )
     return torch.device(wanted)
 
@@ -59,7 +68,7 @@ def profile() -> str:
 def pick(quick: T, full: T) -> T:
     """Return ``quick`` in the quick profile and ``full`` otherwise.
 
-    The one knob chapters use to size work: ``epochs = dlbook.pick(1, 8)``.
+    The one knob chapters use to size work: ``epochs = dlbook.pick(quick=1, full=8)``.
     """
     return quick if profile() == "quick" else full
 
@@ -87,31 +96,61 @@ def seed_everything(seed: int | None = None) -> int:
     return seed
 
 
-@dataclass(frozen=True)
-class Settings:
-    """What :func:`setup` chose, printed at the top of every chapter."""
+def cpu_quota(cgroup: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """The CPUs a cgroup quota grants this process (Binder, Kubernetes), or None if unlimited."""
+    try:  # cgroup v2: "max 100000" or "150000 100000"
+        quota, period = (cgroup / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:  # cgroup v1
+        quota = int((cgroup / "cpu" / "cpu.cfs_quota_us").read_text())
+        period = int((cgroup / "cpu" / "cpu.cfs_period_us").read_text())
+        return None if quota <= 0 else quota / period
+    except (OSError, ValueError):
+        return None
 
-    version: str
-    device: torch.device
-    profile: str
-    seed: int
 
-    def __str__(self) -> str:
-        return (
-            f"dlbook {self.version}, torch {torch.__version__}, python {platform.python_version()}\n"
-            f"device {self.device} | profile {self.profile} | seed {self.seed}"
-        )
+def cpu_threads() -> int:
+    """Threads for torch: ``DLBOOK_THREADS``, else half the CPUs this process may use.
 
-
-def setup(chapter: str | None = None, seed: int | None = None) -> Settings:
-    """Prepare a chapter: seed, device, profile, plot renderer; print them.
-
-    ``chapter`` names the chapter in the run report (see :mod:`dlbook.report`).
+    The CPUs it may use are those it is pinned to (``taskset``, Slurm's
+    ``--cpus-per-task``), capped by a cgroup CPU quota, which containers (Binder,
+    Kubernetes JupyterHubs) show as more cores than they may use. Half of them leaves
+    room for a neighbour: two threads beside a busy process on two CPUs ran a training
+    step 2 to 80 times slower, one thread at most 1.4 times (``benchmarks/shared_cpu.py``).
     """
-    from dlbook import __version__, plot, report
+    raw = os.environ.get("DLBOOK_THREADS", "").strip()
+    if raw:
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValueError(f"DLBOOK_THREADS={raw!r} must be a positive integer, e.g. 1.")
+        return int(raw)
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    quota = cpu_quota()
+    if quota is not None:
+        usable = min(usable, max(1, math.floor(quota)))
+    return max(1, (usable or 1) // 2)
 
-    settings = Settings(__version__, device(), profile(), seed_everything(seed))
-    plot.use_book_renderer()
-    report.start(chapter, settings)
-    print(settings)
-    return settings
+
+def progress_enabled() -> bool:
+    """Progress bars are on unless ``DLBOOK_PROGRESS=0`` (the book's build sets it)."""
+    return os.environ.get("DLBOOK_PROGRESS", "1").strip().lower() not in ("0", "false", "off")
+
+
+def progress(iterable: Iterable[T], desc: str = "", total: int | None = None) -> Iterator[T]:
+    """A tqdm progress bar over ``iterable``, or, with bars off, one summary line at the end.
+
+    ``for step in dlbook.progress(range(steps), "training"): ...``
+    """
+    if progress_enabled():
+        from tqdm.auto import tqdm
+
+        yield from tqdm(iterable, desc=desc or None, total=total)
+        return
+    count = 0
+    try:
+        for item in iterable:
+            count += 1
+            yield item
+    finally:
+        print(f"{desc or 'progress'}: {count} iterations")

@@ -1,22 +1,22 @@
 """The training loop the book teaches, made reusable: ``fit``, ``evaluate``, ``History``.
 
-``fit`` is the hand-written loop of the gradient-descent chapters (forward,
-loss, backward, step) plus what a reader wants around it: a progress bar,
-a per-epoch history, validation, and Ctrl-C that keeps what was learned.
+``fit`` is the hand-written loop of the gradient-descent chapters (forward, loss,
+backward, step) plus what a reader wants around it: a progress bar, a per-epoch
+history, validation, an optional learning-rate schedule, and Ctrl-C that stops the
+loop (and "Run All") while the model keeps what it learned.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from dlbook.data import Batches
+from dlbook.runtime import progress_enabled
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -43,15 +43,19 @@ class History:
         return len(self.rows)
 
     def last(self, key: str) -> float:
+        if not self.rows:
+            raise IndexError("this history is empty: no epoch finished.")
         return self[key][-1]
 
     def keys(self) -> list[str]:
         return list(dict.fromkeys(k for row in self.rows for k in row))
 
-
-def progress_enabled() -> bool:
-    """Progress bars are on unless ``DLBOOK_PROGRESS=0``."""
-    return os.environ.get("DLBOOK_PROGRESS", "1").strip() not in ("0", "false", "off")
+    def extend(self, later: History) -> History:
+        """Append the epochs of a later ``fit`` call, numbering them on from this one's."""
+        offset = len(self.rows)
+        self.rows += [{**row, "epoch": offset + i} for i, row in enumerate(later.rows, 1)]
+        self.interrupted = later.interrupted
+        return self
 
 
 def _check_positive(name: str, value, hint: str) -> None:
@@ -64,20 +68,33 @@ def _check_epochs(epochs) -> None:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}; try epochs=5.")
 
 
-def _loss(loss_fn: LossFn, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    try:
-        return loss_fn(out, y)
-    except (RuntimeError, ValueError, IndexError) as error:
+def _check_batch(out: torch.Tensor, y: torch.Tensor) -> None:
+    """The mistakes a first batch shows: other devices, other lengths, labels out of range."""
+    if out.device != y.device:
         raise ValueError(
-            f"the loss could not compare the model's output of shape {tuple(out.shape)} with "
-            f"targets of shape {tuple(y.shape)} ({error}). Check that the last layer has one "
-            "output per class and that class labels are int64 indices."
-        ) from error
+            f"the model's output is on {out.device} but the targets are on {y.device}; "
+            "move both to one device, e.g. model.to(dlbook.device()) and y.to(dlbook.device())."
+        )
+    if out.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"the model returned {out.shape[0]} outputs for a batch of {y.shape[0]} targets "
+            f"(output shape {tuple(out.shape)}); check that the model keeps the batch dimension."
+        )
+    if not y.is_floating_point() and out.dim() == 2 and y.dim() == 1:
+        low, high = int(y.min()), int(y.max())
+        if low < 0 or high >= out.shape[1]:
+            raise ValueError(
+                f"the model's output of shape {tuple(out.shape)} has {out.shape[1]} classes but "
+                f"the labels run from {low} to {high}. Check that the last layer has one output "
+                "per class and that class labels are int64 indices from 0."
+            )
 
 
 @torch.no_grad()
 def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     """The model's outputs for all of ``x``, in evaluation mode, batch by batch."""
+    if len(x) == 0:
+        raise ValueError("predict got no examples (x is empty).")
     was_training = model.training
     model.eval()
     try:
@@ -94,12 +111,25 @@ def evaluate(
     batch_size: int = 1024,
 ) -> dict[str, float]:
     """Loss (and ``metric``, accuracy by default) of ``model`` on ``data=(x, y)``."""
-    x, y = data
+    x, y = _pair(data, "data")
     out = predict(model, x, batch_size)
-    result = {"loss": _loss(loss_fn, out, y).item()}
+    _check_batch(out, y)
+    result = {"loss": loss_fn(out, y).item()}
     if metric is not None:
-        result[metric.__name__] = metric(out, y)
+        result[getattr(metric, "__name__", "metric")] = metric(out, y)
     return result
+
+
+def _pair(data, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``data`` as ``(x, y)``, or an error that says how to pass it."""
+    if not (isinstance(data, tuple) and len(data) == 2 and all(torch.is_tensor(t) for t in data)):
+        kind = type(data).__name__
+        size = f" of {len(data)}" if isinstance(data, tuple | list) else ""
+        raise TypeError(
+            f"{name} must be a tuple (x, y) of two tensors, got a {kind}{size}; "
+            f"e.g. {name}=(x_val, y_val)."
+        )
+    return data
 
 
 def fit(
@@ -114,32 +144,47 @@ def fit(
     val: tuple[torch.Tensor, torch.Tensor] | None = None,
     metric: Callable | None = accuracy,
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    schedule_every: str = "epoch",
     progress: bool | None = None,
 ) -> History:
     """Train ``model`` and return its per-epoch :class:`History`.
 
-    ``train`` is ``(x, y)`` (shuffled into batches of ``batch_size`` each epoch)
-    or any iterable of ``(xb, yb)`` batches. Give ``lr`` for plain SGD or a
-    ready ``optimizer``. ``val=(x, y)`` adds ``val_loss`` and ``val_<metric>``
-    after each epoch. Ctrl-C stops early and returns the epochs completed.
+    ``train`` is ``(x, y)`` (shuffled into batches of ``batch_size`` each epoch) or any
+    iterable of ``(xb, yb)`` batches, such as a ``DataLoader``. Give ``lr`` for plain SGD
+    or a ready ``optimizer``. ``val=(x, y)`` adds ``val_loss`` and ``val_<metric>`` after
+    each epoch. A ``scheduler`` is stepped after every epoch, or after every batch with
+    ``schedule_every="step"``. Ctrl-C stops training and is raised again (so "Run All"
+    stops too); the model keeps its weights, and the exception's ``history`` attribute
+    holds the finished epochs.
     """
     _check_epochs(epochs)
     if (lr is None) == (optimizer is None):
         raise ValueError(
             "give exactly one of lr= (plain SGD) or optimizer= (e.g. torch.optim.Adam)."
         )
+    if schedule_every not in ("epoch", "step"):
+        raise ValueError(f"schedule_every must be 'epoch' or 'step', got {schedule_every!r}.")
+    parameters = list(model.parameters())
+    if not parameters:
+        raise ValueError("the model has no parameters to train; did you forget a layer?")
     if optimizer is None:
         _check_positive("lr", lr, "try lr=0.1 for SGD or use optimizer=torch.optim.Adam(...).")
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr)
-    if isinstance(train, tuple):
-        model.to(train[0].device)
-        batches = Batches(*train, batch_size=batch_size, shuffle=True)
+        optimizer = torch.optim.SGD(parameters, lr=lr)
+    if isinstance(train, list | tuple) and len(train) in (2, 3) and torch.is_tensor(train[0]):
+        x, y = _pair(train, "train")
+        model.to(x.device)
+        batches = Batches(x, y, batch_size=batch_size, shuffle=True)
     else:
         batches = train
+    if val is not None:
+        _pair(val, "val")
     try:
         steps = len(batches)
     except TypeError:
         steps = None
+
+    from tqdm.auto import tqdm
 
     history = History()
     show = progress_enabled() if progress is None else progress
@@ -148,29 +193,54 @@ def fit(
         for epoch in range(1, epochs + 1):
             bar.set_description(f"epoch {epoch}/{epochs}")
             model.train()
-            total, seen = torch.zeros((), device=next(model.parameters()).device), 0
+            total, seen = torch.zeros((), device=parameters[0].device), 0
             for xb, yb in batches:
                 if augment is not None:
                     xb = augment(xb)
-                loss = _loss(loss_fn, model(xb), yb)
+                out = model(xb)
+                if epoch == 1 and seen == 0:
+                    _check_batch(out, yb)
+                loss = loss_fn(out, yb)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                if scheduler is not None and schedule_every == "step":
+                    scheduler.step()
                 total += loss.detach() * len(yb)
                 seen += len(yb)
                 bar.update()
+            if scheduler is not None and schedule_every == "epoch":
+                scheduler.step()
             row = {"epoch": epoch, "train_loss": (total / max(seen, 1)).item()}
             if val is not None:
                 scores = evaluate(model, val, loss_fn, metric)
                 row.update({f"val_{k}": v for k, v in scores.items()})
             history.rows.append(row)
             bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k != "epoch"})
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         history.interrupted = True
-        print(f"Interrupted: returning the {len(history)} finished epoch(s).")
+        interrupt.history = history
+        print(f"Interrupted after {len(history)} finished epoch(s); the model keeps its weights.")
+        raise
     finally:
         bar.close()
+    if not show and history.rows:
+        summary = ", ".join(f"{k} {v:.4g}" for k, v in history.rows[-1].items() if k != "epoch")
+        print(f"fit: {len(history)} epochs, {summary}")
     return history
+
+
+@torch.no_grad()
+def ema_update(average: nn.Module, model: nn.Module, decay: float) -> None:
+    """Move each weight of ``average`` a step towards ``model``'s: an exponential moving
+    average of the weights, which samples better than the last weights (GANs, diffusion).
+    Buffers (batch-norm statistics) are copied as they are."""
+    if not 0.0 <= decay <= 1.0:
+        raise ValueError(f"decay is a fraction in [0, 1], e.g. 0.999; got {decay}.")
+    for p_avg, p in zip(average.parameters(), model.parameters(), strict=True):
+        p_avg.lerp_(p, 1.0 - decay)
+    for b_avg, b in zip(average.buffers(), model.buffers(), strict=True):
+        b_avg.copy_(b)
 
 
 def fit_one_cycle(
@@ -182,24 +252,25 @@ def fit_one_cycle(
     batch_size: int = 128,
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> History:
-    """Adam with a one-cycle learning-rate schedule, stepped after every update.
+    """Adam with a one-cycle learning-rate schedule (Smith and Topin 2019), stepped per batch.
 
     The rate warms up to ``max_lr`` and then anneals towards zero, which lets a few
-    epochs go a long way. A hook on the optimizer steps the schedule, so :func:`fit`
-    itself needs no changes.
+    epochs go a long way.
     """
     _check_epochs(epochs)  # before OneCycleLR, whose own error would be cryptic
     _check_positive("max_lr", max_lr, "try max_lr=3e-3.")
+    x, y = _pair(train, "train")
     optimizer = torch.optim.Adam(model.parameters(), lr=max_lr)
-    steps = epochs * len(Batches(*train, batch_size=batch_size))
+    steps = epochs * len(Batches(x, y, batch_size=batch_size))
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=steps)
-    optimizer.register_step_post_hook(lambda *args: schedule.step())
     return fit(
         model,
-        train,
+        (x, y),
         epochs=epochs,
         optimizer=optimizer,
         batch_size=batch_size,
         val=val,
         augment=augment,
+        scheduler=schedule,
+        schedule_every="step",
     )
