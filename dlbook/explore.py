@@ -1,70 +1,179 @@
-"""Explorables: the same knob as a live ipywidgets slider and as a static plotly slider.
+"""Explorables: one knob, one call, and a control that works wherever the reader is.
 
-Both are built from one ``draw(value) -> go.Figure`` function:
+``explorable(draw, lr=[0.01, 0.1, 0.3])`` draws ``draw(lr=v)`` once for every value
+(every combination, with several knobs) and returns an :class:`Explorable`. Displayed,
+it offers two views of the same figures, and each client shows the one it can run:
 
-- :func:`live` redraws it on every slider move in a running kernel;
-- :func:`static` calls it once per precomputed value and packs the results into
-  one figure with a slider, which works in the HTML book with no kernel.
+- a Jupyter kernel (JupyterLab, Notebook 7, Colab, a JupyterHub): live ipywidgets
+  sliders over the figure, redrawn when a slider is released, from the precomputed
+  figures or, for a knob given a continuous ``live=`` widget, by calling ``draw``;
+- the HTML book (no kernel): one plotly figure with the precomputed frames and a
+  slider inside it. The book's build prefers this view (``nb_mime_priority_overrides``
+  in ``_config.yml``), so no dead widget reaches the page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import plotly.graph_objects as go
 
+from dlbook.plot import to_mimebundle
+
 Draw = Callable[..., go.Figure]
 SLIDER_ROOM = 110  # pixels below the plot for the slider and its current-value label
+MAX_FRAMES = 120  # more precomputed frames than this make a heavy page: pass fewer values
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
-def static(draw: Draw, values: Sequence, label: str, default=None, fmt: str = "{}") -> go.Figure:
-    """A figure with one frame per value of the knob and a slider to move between them.
+def _label(value, fmt: str | Callable | None) -> str:
+    if callable(fmt):
+        return str(fmt(value))
+    if fmt is not None:
+        return fmt.format(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
-    Every ``draw(v)`` must return the same number and kinds of traces; a frame
-    keeps each figure's data and title.
-    """
-    values = list(values)
-    if not values:
-        raise ValueError("static needs at least one value to precompute.")
-    default = values[len(values) // 2] if default is None else default
-    if default not in values:
-        raise ValueError(f"default {default!r} is not one of the values {values}.")
-    figures = [draw(v) for v in values]
-    if len({len(f.data) for f in figures}) != 1:
-        raise ValueError("every frame must draw the same number of traces.")
-    names = [fmt.format(v) for v in values]
-    base = figures[values.index(default)]
-    fig = go.Figure(data=base.data, layout=base.layout)
-    _make_room_for_slider(fig)
-    fig.frames = [
-        go.Frame(data=f.data, name=n, layout={"title": f.layout.title})
-        for f, n in zip(figures, names, strict=True)
-    ]
-    fig.update_layout(
-        sliders=[
-            {
-                "active": values.index(default),
-                "currentvalue": {"prefix": f"{label} = "},
-                "pad": {"t": 40},
-                "steps": [
-                    {
-                        "label": n,
-                        "method": "animate",
-                        "args": [
-                            [n],
-                            {
-                                "mode": "immediate",
-                                "frame": {"duration": 0, "redraw": True},
-                                "transition": {"duration": 0},
-                            },
-                        ],
-                    }
-                    for n in names
-                ],
-            }
+
+class Explorable:
+    """Precomputed figures over a grid of knob values, shown live or static (see module)."""
+
+    def __init__(
+        self,
+        draw: Draw,
+        knobs: Mapping[str, Sequence],
+        default: Mapping[str, Any],
+        labels: Mapping[str, str],
+        fmt: Mapping[str, str | Callable],
+        live: Mapping[str, Any],
+    ):
+        self.draw, self.knobs, self.default = draw, knobs, dict(default)
+        self.labels, self.fmt, self.live = labels, fmt, live
+        self.figures: dict[tuple, go.Figure] = {}
+        for combo in itertools.product(*knobs.values()):
+            self.figures[combo] = self._checked(draw(**dict(zip(knobs, combo, strict=True))))
+        counts = {len(f.data) for f in self.figures.values()}
+        if len(counts) != 1:
+            raise ValueError(
+                f"every frame must draw the same number of traces, got {sorted(counts)}; "
+                "draw an empty trace (e.g. go.Scatter(x=[], y=[])) where one is missing."
+            )
+        self._ui = None
+
+    @staticmethod
+    def _checked(fig) -> go.Figure:
+        if not isinstance(fig, go.Figure):
+            raise TypeError(f"draw must return a plotly go.Figure, got {type(fig).__name__}.")
+        return fig
+
+    def frame_name(self, combo: tuple) -> str:
+        if len(combo) == 1:
+            return _label(combo[0], self.fmt.get(next(iter(self.knobs))))
+        return ", ".join(
+            f"{self.labels[k]} {_label(v, self.fmt.get(k))}"
+            for k, v in zip(self.knobs, combo, strict=True)
+        )
+
+    def static(self) -> go.Figure:
+        """One figure holding every precomputed frame, with a slider to move between them."""
+        combos = list(self.figures)
+        start = tuple(self.default[k] for k in self.knobs)
+        names = [self.frame_name(c) for c in combos]
+        base = self.figures[start]
+        fig = go.Figure(data=base.data, layout=base.layout)
+        _make_room_for_slider(fig)
+        fig.frames = [
+            go.Frame(data=f.data, name=n, layout=_frame_layout(f))
+            for f, n in zip(self.figures.values(), names, strict=True)
         ]
-    )
-    return fig
+        prefix = "" if len(self.knobs) > 1 else f"{self.labels[next(iter(self.knobs))]} = "
+        fig.update_layout(
+            sliders=[
+                {
+                    "active": combos.index(start),
+                    "currentvalue": {"prefix": prefix},
+                    "pad": {"t": 40},
+                    "steps": [
+                        {
+                            "label": n,
+                            "method": "animate",
+                            "args": [
+                                [n],
+                                {
+                                    "mode": "immediate",
+                                    "frame": {"duration": 0, "redraw": True},
+                                    "transition": {"duration": 0},
+                                },
+                            ],
+                        }
+                        for n in names
+                    ],
+                }
+            ]
+        )
+        return fig
+
+    def figure(self, **values) -> go.Figure:
+        """The figure at these knob values: precomputed if it is, drawn now if not."""
+        key = tuple(values[k] for k in self.knobs)
+        if key not in self.figures:
+            self.figures[key] = self._checked(self.draw(**values))
+        return self.figures[key]
+
+    def widget(self):
+        """The live view: one slider per knob above an output area holding the figure."""
+        import ipywidgets as widgets
+
+        if self._ui is not None:
+            return self._ui
+        controls = {}
+        for name, values in self.knobs.items():
+            control = self.live.get(name)
+            if control is None:
+                options = [(_label(v, self.fmt.get(name)), v) for v in values]
+                control = widgets.SelectionSlider(options=options, value=self.default[name])
+            control.description = self.labels[name]
+            control.continuous_update = False
+            control.style = {"description_width": "initial"}
+            controls[name] = control
+        output = widgets.Output()
+
+        def redraw(change=None):
+            values = {name: control.value for name, control in controls.items()}
+            with output:  # prints and progress bars of a draw that trains show here
+                fig = self.figure(**values)
+            output.outputs = (_display_data(fig),)
+
+        for control in controls.values():
+            control.observe(redraw, names="value")
+        redraw()
+        self._ui = widgets.VBox([*controls.values(), output])
+        return self._ui
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        fig = self.static()
+        bundle = _display_data(fig)["data"]
+        bundle["text/plain"] = (
+            f"<explorable over {', '.join(self.knobs)}: {len(self.figures)} frames>"
+        )
+        view = self.widget()._repr_mimebundle_()
+        return {**bundle, WIDGET_VIEW: view[WIDGET_VIEW]}
+
+
+def _display_data(fig: go.Figure) -> dict:
+    """The figure as one Jupyter output: plotly JSON for live clients, HTML for the book."""
+    return {"output_type": "display_data", "data": to_mimebundle(fig), "metadata": {}}
+
+
+def _frame_layout(fig: go.Figure) -> dict:
+    """What a frame may change besides its data: the title and every axis's title and range."""
+    layout = fig.layout.to_plotly_json()
+    keep = {"title": layout.get("title", {})}
+    for key, value in layout.items():
+        if key.startswith(("xaxis", "yaxis")):
+            keep[key] = {k: v for k, v in value.items() if k in ("title", "range")}
+    return keep
 
 
 def _make_room_for_slider(fig: go.Figure) -> None:
@@ -76,19 +185,52 @@ def _make_room_for_slider(fig: go.Figure) -> None:
         fig.update_layout(height=fig.layout.height + extra)
 
 
-def live(draw: Draw, **controls):
-    """Live sliders over ``draw``'s keyword arguments, redrawn on release.
+def explorable(
+    draw: Draw,
+    *,
+    default: Mapping[str, Any] | Any = None,
+    labels: Mapping[str, str] | None = None,
+    fmt: Mapping[str, str | Callable] | str | None = None,
+    live: Mapping[str, Any] | None = None,
+    **knobs: Sequence,
+) -> Explorable:
+    """One explorable over ``draw``'s keyword arguments, live in a kernel, static in the book.
 
-    ``controls`` take ipywidgets widgets or ``interact``'s abbreviations:
-    ``live(draw, lr=widgets.FloatLogSlider(value=0.1, min=-3, max=0), depth=(1, 8))``.
-    The figure for the initial values is drawn at once.
+    ``knobs`` name each argument and the values to precompute:
+    ``explorable(draw_lr, lr=[0.01, 0.1, 0.3], default=0.1, labels={"lr": "learning rate"})``.
+    With several knobs every combination is drawn. ``default`` is the value (or a dict of
+    values) shown first; ``live`` gives a knob a continuous ipywidgets slider instead of
+    the precomputed values, for a ``draw`` cheap enough to call on every move.
     """
-    import ipywidgets as widgets
-
-    if not controls:
-        raise ValueError("live needs at least one control, e.g. live(draw, lr=(0.01, 1.0)).")
-    ui = widgets.interactive(draw, **controls)  # draws once at the initial values
-    for control in ui.kwargs_widgets:
-        if hasattr(control, "continuous_update"):
-            control.continuous_update = False
-    return ui
+    if not knobs:
+        raise ValueError("explorable needs at least one knob, e.g. explorable(draw, lr=[0.1, 1]).")
+    knobs = {name: list(values) for name, values in knobs.items()}
+    empty = [name for name, values in knobs.items() if not values]
+    if empty:
+        raise ValueError(f"knob {empty[0]!r} has no values; give at least one to precompute.")
+    frames = 1
+    for values in knobs.values():
+        frames *= len(values)
+    if frames > MAX_FRAMES:
+        raise ValueError(
+            f"{frames} combinations of {', '.join(knobs)} is more than {MAX_FRAMES} frames; "
+            "precompute fewer values (a live= widget can still offer every value in a kernel)."
+        )
+    if not isinstance(default, Mapping):
+        if len(knobs) > 1 and default is not None:
+            raise ValueError(f"with several knobs, default must be a dict over {list(knobs)}.")
+        default = {} if default is None else {next(iter(knobs)): default}
+    unknown = set(default) - set(knobs) or set(labels or {}) - set(knobs)
+    unknown = unknown or set(live or {}) - set(knobs)
+    if unknown:
+        raise ValueError(f"{sorted(unknown)} are not knobs of this explorable: {list(knobs)}.")
+    chosen = {}
+    for name, values in knobs.items():
+        value = default.get(name, values[len(values) // 2])
+        if value not in values:
+            raise ValueError(f"default {name}={value!r} is not one of its values {values}.")
+        chosen[name] = value
+    if isinstance(fmt, str) or callable(fmt):
+        fmt = dict.fromkeys(knobs, fmt)
+    labels = {name: (labels or {}).get(name, name) for name in knobs}
+    return Explorable(draw, knobs, chosen, labels, dict(fmt or {}), dict(live or {}))

@@ -49,34 +49,87 @@ def test_confusion_matrix_counts():
     assert fig.data[0].z.tolist() == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
 
 
-def test_static_explorable_has_a_frame_and_step_per_value():
+def test_static_view_has_a_frame_and_step_per_value():
     plot.use_book_renderer()
-    fig = explore.static(line, [1, 2, 3], label="slope", default=2)
+    fig = explore.explorable(line, slope=[1, 2, 3], default=2).static()
     assert [f.name for f in fig.frames] == ["1", "2", "3"]
     slider = fig.layout.sliders[0]
     assert slider.active == 1 and [s.label for s in slider.steps] == ["1", "2", "3"]
-    assert fig.data[0].y == (0, 2)
-    html = pio.renderers["dlbook"].to_mimebundle(fig.to_dict())["text/html"]
+    assert slider.currentvalue.prefix == "slope = " and fig.data[0].y == (0, 2)
+    html = plot.to_mimebundle(fig)["text/html"]
     assert "Plotly.addFrames" in html and "Plotly.animate" not in html  # opens on the default
-    with pytest.raises(ValueError, match="not one of the values"):
-        explore.static(line, [1, 2], label="slope", default=5)
+
+
+def test_several_knobs_make_one_frame_per_combination():
+    fig = explore.explorable(
+        lambda a, b: line(a * b), a=[1, 2], b=[10, 20, 30], default={"a": 2, "b": 10}
+    ).static()
+    names = [f.name for f in fig.frames]
+    assert len(names) == 6 and names[3] == "a 2, b 10"
+    assert fig.layout.sliders[0].active == 3 and fig.data[0].y == (0, 20)
+
+
+def test_frames_carry_their_axis_titles():
+    def draw(d):
+        return line(d).update_yaxes(title_text=f"PE(p, {d})")
+
+    fig = explore.explorable(draw, d=[0, 8]).static()
+    assert [f.layout.yaxis.title.text for f in fig.frames] == ["PE(p, 0)", "PE(p, 8)"]
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({}, ValueError, "at least one knob"),
+        ({"slope": []}, ValueError, "has no values"),
+        ({"slope": [1, 2], "default": 5}, ValueError, "not one of its values"),
+        ({"slope": [1], "labels": {"lr": "x"}}, ValueError, "not knobs of this explorable"),
+        ({"slope": list(range(200))}, ValueError, "more than 120 frames"),
+        ({"slope": [1], "n": [1], "default": 1}, ValueError, "default must be a dict"),
+    ],
+)
+def test_explorable_rejects_bad_knobs(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        explore.explorable(lambda **kw: line(1), **kwargs)
+
+
+def test_explorable_rejects_draws_that_do_not_fit():
     with pytest.raises(ValueError, match="same number of traces"):
-        explore.static(lambda v: go.Figure([go.Scatter()] * v), [1, 2], label="n")
+        explore.explorable(lambda n: go.Figure([go.Scatter()] * n), n=[1, 2])
+    with pytest.raises(TypeError, match="must return a plotly go.Figure"):
+        explore.explorable(lambda n: None, n=[1])
 
 
-def test_live_explorable_draws_at_default_and_on_change():
+def test_live_view_draws_at_default_and_redraws_on_release():
+    plot.use_book_renderer()
     calls = []
 
     def draw(slope):
         calls.append(slope)
         return line(slope)
 
-    ui = explore.live(draw, slope=widgets.IntSlider(value=2, min=0, max=5))
-    assert calls == [2] and ui.kwargs_widgets[0].continuous_update is False
-    ui.kwargs_widgets[0].value = 4
-    assert calls == [2, 4]
-    with pytest.raises(ValueError, match="at least one control"):
-        explore.live(draw)
+    e = explore.explorable(draw, slope=[1, 2, 3], live={"slope": widgets.IntSlider(value=2)})
+    assert calls == [1, 2, 3]  # the precomputed frames
+    box = e.widget()
+    slider, output = box.children
+    assert slider.continuous_update is False and len(output.outputs) == 1
+    shown = output.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    assert shown["data"][0]["y"] == [0, 2] and calls == [1, 2, 3]  # from the cache
+    slider.value = 5  # not precomputed: drawn now
+    assert calls == [1, 2, 3, 5]
+    assert output.outputs[0]["data"]["application/vnd.plotly.v1+json"]["data"][0]["y"] == [0, 5]
+
+
+def test_display_offers_the_live_widget_and_the_static_figure():
+    plot.use_book_renderer()
+    bundle = explore.explorable(line, slope=[1, 2])._repr_mimebundle_()
+    assert set(bundle) == {
+        "application/vnd.jupyter.widget-view+json",
+        "application/vnd.plotly.v1+json",
+        "text/html",
+        "text/plain",
+    }
+    assert "Plotly.addFrames" in bundle["text/html"]
 
 
 def test_tile_lays_images_out_as_bytes():
@@ -106,6 +159,6 @@ def test_static_keeps_the_slider_inside_a_short_figure():
         fig.update_layout(height=140, margin={"b": 10})
         return fig
 
-    fig = explore.static(draw, [1, 2, 3], label="v")
+    fig = explore.explorable(draw, v=[1, 2, 3]).static()
     assert fig.layout.margin.b == explore.SLIDER_ROOM
     assert fig.layout.height == 140 + explore.SLIDER_ROOM - 10  # the plot area keeps its size
