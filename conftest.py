@@ -1,84 +1,69 @@
-"""Test setup: the quick profile, and every chapter in book/ collected as an nbval notebook.
+"""Test setup: the quick profile, and every notebook page collected as an nbval notebook.
 
-nbval collects only ``.ipynb`` files, and chapters are MyST markdown, so each
-chapter listed in ``_toc.yml`` is converted with jupytext into a temporary folder
-and handed to nbval (``--nbval-lax``: cells must run; the chapter's own hidden
-self-checks assert its results). ``pytest book/04_softmax.md`` runs one chapter.
+nbval collects only ``.ipynb`` files, and chapters are MyST markdown, so each page is
+converted (:func:`dlbook.book.to_notebook`) into a temporary folder and handed to nbval
+(``--nbval-lax``: cells must run; the chapter's own hidden self-checks assert its
+results). ``pytest book/03_gradient_descent.md`` runs one chapter.
+
+With ``DLBOOK_REPORT=report.jsonl`` the chapters record their headline numbers there,
+and this file adds one ``run`` row per chapter (wall time, pass or fail): the run
+report is written by the very executions that assert its numbers
+(``benchmarks/run_book.py`` drives this over profiles and seeds).
 """
 
 from __future__ import annotations
 
+import datetime
 import functools
+import json
 import os
 import shutil
 import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-import jupytext
 import pytest
+
+from dlbook import book
 
 ROOT = Path(__file__).resolve().parent
 os.environ.setdefault("DLBOOK_PROFILE", "quick")
 os.environ.setdefault("DLBOOK_PROGRESS", "0")
-if "DLBOOK_DATA" not in os.environ and (ROOT.parent / "shared" / "datasets").is_dir():
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # for the kernels, before they load torch
+if not os.environ.get("DLBOOK_DATA") and (ROOT.parent / "shared" / "datasets").is_dir():
     os.environ["DLBOOK_DATA"] = str(ROOT.parent / "shared" / "datasets")
+if os.environ.get("DLBOOK_DATA"):  # kernels run in a temporary folder: make it absolute
+    os.environ["DLBOOK_DATA"] = str(Path(os.environ["DLBOOK_DATA"]).expanduser().resolve())
 
 _converted = Path(tempfile.mkdtemp(prefix="dlbook-chapters-"))
 _chapter_seconds: dict[str, float] = defaultdict(float)
 _chapter_failed: set[str] = set()
 
 
-def toc_chapters() -> list[Path]:
-    """Chapter sources in the order of ``_toc.yml``."""
-    import yaml
-
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections"))
-            walk(entry.get("chapters"))
-
-    walk(toc.get("parts"))
-    walk(toc.get("chapters"))
-    return [ROOT / f"{f}.md" for f in files]
-
-
-def is_notebook(path: Path) -> bool:
-    return path.suffix == ".md" and "kernelspec:" in path.read_text(encoding="utf-8")[:600]
-
-
-def is_chapter(path: Path) -> bool:
-    """A numbered chapter (``book/NN_name.md``), as opposed to the intro or an appendix page."""
-    return path.parent == ROOT / "book" and path.name[:2].isdigit() and is_notebook(path)
-
-
 def pytest_collect_file(file_path: Path, parent):
-    if file_path.is_relative_to(ROOT / "book") and is_notebook(file_path):
+    if file_path.is_relative_to(ROOT / "book") and book.is_notebook(file_path):
         return chapter_notebook_class().from_parent(parent, path=file_path)
     return None
 
 
 @functools.cache
 def chapter_notebook_class():
-    """nbval's notebook collector, reading the chapter's jupytext conversion.
+    """nbval's notebook collector, reading the chapter's conversion.
 
     The node's path stays the ``.md`` chapter (so ``pytest book/x.md`` selects it);
     nbval reads and runs the converted ``.ipynb`` (``fspath``) in the temporary folder.
     """
+    import jupytext
     import py
     from nbval.plugin import IPyNbFile
 
     class ChapterNotebook(IPyNbFile):
         @property
         def fspath(self):
-            target = _converted / f"{self.path.stem}.ipynb"
+            target = _converted / self.path.relative_to(ROOT / "book").with_suffix(".ipynb")
             if not target.exists():
-                jupytext.write(jupytext.read(self.path), target)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                jupytext.write(book.to_notebook(self.path), target)
             return py.path.local(target)
 
     return ChapterNotebook
@@ -108,7 +93,33 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(f"{'all chapters':32} {sum(_chapter_seconds.values()):7.1f} s")
 
 
+def _write_run_rows(path: str) -> None:
+    """One ``run`` row per chapter executed in this session, beside its metric rows."""
+    import torch
+
+    from dlbook import report, runtime
+
+    with open(path, "a", encoding="utf-8") as f:
+        for chapter, seconds in _chapter_seconds.items():
+            row = {
+                "kind": "run",
+                "chapter": chapter,
+                "profile": runtime.profile(),
+                "seed": runtime.seed_from_env(),
+                "device": str(runtime.device()),
+                "machine": report.machine(),
+                "torch": torch.__version__,
+                "threads": runtime.cpu_threads(),
+                "seconds": round(seconds, 1),
+                "passed": chapter not in _chapter_failed,
+                "date": datetime.date.today().isoformat(),
+            }
+            f.write(json.dumps(row) + "\n")
+
+
 def pytest_sessionfinish(session):
+    if os.environ.get("DLBOOK_REPORT") and _chapter_seconds:
+        _write_run_rows(os.environ["DLBOOK_REPORT"])
     shutil.rmtree(_converted, ignore_errors=True)
 
 

@@ -1,10 +1,11 @@
-"""Run every chapter of the book in fresh kernels and print what each costs and achieves.
+"""Run every chapter through the book's tests, per seed, and keep the run report.
 
-For each chapter in ``_toc.yml`` and each seed, the chapter is converted with jupytext
-and executed top to bottom in a new kernel with ``DLBOOK_PROFILE``, ``DLBOOK_SEED`` and
-``DLBOOK_REPORT`` set. Its hidden self-check decides pass or fail; its recorded headline
-numbers and the wall time go into the report file and the printed table. The exit code
-is non-zero if any chapter fails or exceeds its budget (quick 30 s, full 180 s).
+A thin front end over ``python -m pytest book/...`` (nbval, the same execution the CI
+tests run): for each seed it runs the chapters with ``DLBOOK_PROFILE``, ``DLBOOK_SEED``
+and ``DLBOOK_REPORT`` set, so every number in the report comes from a run whose hidden
+self-check asserted it, and ``conftest.py`` adds each chapter's wall time and verdict.
+It then prints one row per chapter and exits non-zero if a chapter failed or went over
+its budget (quick 30 s, full 180 s).
 
     python benchmarks/run_book.py --profile quick
     python benchmarks/run_book.py --profile full --seeds 0 1 2 --report reports/full-cpu.jsonl
@@ -14,107 +15,70 @@ is non-zero if any chapter fails or exceeds its budget (quick 30 s, full 180 s).
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import os
+import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import jupytext
-import torch
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
-
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from conftest import is_chapter, toc_chapters  # noqa: E402
-from dlbook import report, runtime  # noqa: E402
-
 BUDGET_SECONDS = {"quick": 30, "full": 180}
 
 
-def run_chapter(path: Path, profile: str, seed: int, report_path: Path) -> dict:
-    """Execute one chapter in a fresh kernel; return its ``run`` row."""
-    env = {"DLBOOK_PROFILE": profile, "DLBOOK_SEED": str(seed), "DLBOOK_PROGRESS": "0"}
-    env["DLBOOK_REPORT"] = str(report_path)
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    notebook = jupytext.read(path)
-    error = None
-    start = time.perf_counter()
-    try:
-        with tempfile.TemporaryDirectory() as workdir:
-            client = NotebookClient(
-                notebook,
-                timeout=1200,
-                kernel_name="python3",
-                resources={"metadata": {"path": workdir}},
-            )
-            client.execute()
-    except CellExecutionError as failure:
-        error = str(failure).strip().splitlines()[-1][:300]
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    seconds = time.perf_counter() - start
-    return {
-        "kind": "run",
-        "chapter": path.stem,
-        "profile": profile,
-        "seed": seed,
-        "device": str(runtime.device()),
-        "machine": report.machine(),
-        "torch": torch.__version__,
-        "seconds": round(seconds, 1),
-        "passed": error is None,
-        "error": error,
-        "date": datetime.date.today().isoformat(),
-    }
-
-
 def run(args) -> int:
-    chapters = [p for p in toc_chapters() if is_chapter(p)]
+    from dlbook import book, report
+
+    pages = book.notebook_pages(ROOT)
     if args.chapters:
-        chapters = [p for p in chapters if any(name in p.stem for name in args.chapters)]
-    report_path = Path(args.report or tempfile.mkstemp(suffix=".jsonl")[1]).resolve()
-    report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.unlink(missing_ok=True)
+        pages = [p for p in pages if any(name in p.stem for name in args.chapters)]
+        if not pages:
+            print(f"no chapter matches {args.chapters}", file=sys.stderr)
+            return 2
+    path = Path(args.report or tempfile.mkstemp(suffix=".jsonl")[1]).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    for seed in args.seeds:
+        env = {
+            **os.environ,
+            "DLBOOK_PROFILE": args.profile,
+            "DLBOOK_SEED": str(seed),
+            "DLBOOK_REPORT": str(path),
+        }
+        command = [sys.executable, "-m", "pytest", "-q", *map(str, pages), *args.pytest_args]
+        print(f"seed {seed}: {' '.join(command[2:4])} {len(pages)} pages", flush=True)
+        subprocess.run(command, cwd=ROOT, env=env, check=False)
+    rows = report.read(path) if path.exists() else []
+    runs = [r for r in rows if r.get("kind") == "run"]
+    if not runs:
+        print("no chapter ran", file=sys.stderr)
+        return 1
+    print_table(rows, f"profile {args.profile}, seeds {args.seeds}")
+    print(f"\nreport: {path}")
     budget = BUDGET_SECONDS[args.profile]
-    problems = []
-    for path in chapters:
-        for seed in args.seeds:
-            row = run_chapter(path, args.profile, seed, report_path)
-            with open(report_path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(row) + "\n")
-            verdict = "pass" if row["passed"] else f"FAIL: {row['error']}"
-            if row["seconds"] > budget:
-                verdict += f" (over the {budget} s budget)"
-                problems.append(f"{path.stem} seed {seed}: {row['seconds']} s > {budget} s")
-            if not row["passed"]:
-                problems.append(f"{path.stem} seed {seed}: {row['error']}")
-            print(f"{path.stem:32} seed {seed}  {row['seconds']:7.1f} s  {verdict}", flush=True)
-    print_table(report.read(report_path), f"profile {args.profile}, seeds {args.seeds}")
-    print(f"\nreport: {report_path}")
+    problems = [
+        f"{r['chapter']} seed {r['seed']}: "
+        + ("failed" if not r["passed"] else f"{r['seconds']} s > {budget} s")
+        for r in runs
+        if not r["passed"] or r["seconds"] > budget
+    ]
     for problem in problems:
         print(f"problem: {problem}")
     return 1 if problems else 0
 
 
 def print_table(rows: list[dict], title: str) -> None:
+    from dlbook import report
+
     table = report.table(rows)
     runs = [r for r in rows if r.get("kind") == "run"]
-    print(f"\n{title} | {runs[0]['machine']} | {runs[0]['date']}" if runs else title)
+    print(f"\n{title} | {runs[0]['machine']} | {runs[0]['date']}")
     print(table.to_string(index=False))
     print(f"total: {table['seconds'].sum():.0f} s (median seed per chapter)")
 
 
 def compare(a: Path, b: Path) -> int:
+    from dlbook import report
+
     ta, tb = report.table(report.read(a)), report.table(report.read(b))
     merged = ta.merge(tb, on="chapter", how="outer", suffixes=(" A", " B"))
     merged["B / A time"] = (merged["seconds B"] / merged["seconds A"]).round(2)
@@ -130,10 +94,11 @@ def main() -> int:
     parser.add_argument("--profile", choices=sorted(BUDGET_SECONDS), default="quick")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--report", help="write the JSON-lines report here (default: a temp file)")
-    parser.add_argument("--chapters", nargs="*", help="only chapters whose name contains these")
+    parser.add_argument("--chapters", nargs="*", help="only pages whose name contains these")
     parser.add_argument(
         "--compare", nargs=2, metavar=("A", "B"), type=Path, help="compare two reports"
     )
+    parser.add_argument("pytest_args", nargs="*", help="passed on to pytest (after --)")
     args = parser.parse_args()
     return compare(*args.compare) if args.compare else run(args)
 

@@ -1,52 +1,55 @@
-"""Sphinx extension for the book: plotly figures that render offline, and a cache that
-knows about dlbook.
+"""The book's Sphinx extension: honest outputs, a build that survives a failed claim,
+figures that render offline.
 
-Figures rendered by :class:`dlbook.plot.BookRenderer` carry plotly's JSON mime
-type (for Jupyter) beside an HTML div (for the book). :class:`PlotlyJsonMime`
-tells MyST-NB that the JSON needs no rendering of its own, so the div is used
-without a warning, and plotly.js is served once per page from the plotly package,
-with no CDN, before any require.js.
-
-MathJax, require.js and the ipywidgets HTML manager (which shows a live widget's
-default state on the static page) are served from ``node_modules`` (``npm ci``,
-versions pinned in ``package.json``) instead of a CDN, so the book works offline.
-
-Jupyter-cache re-executes a chapter only when its code cells change. A chapter's
-results also depend on dlbook and on the committed run reports, so when their
-fingerprint changes the execution cache is cleared and every page is re-read.
+- **Execution cache per configuration.** jupyter-cache re-executes a chapter only when
+  its code changes. Its outputs also depend on the profile, seed, device, dlbook's
+  source and the versions of torch and Python, so each such configuration gets its
+  own cache folder (:func:`execution_key`): a full build never serves quick outputs.
+- **Failed claims.** Chapters execute with errors allowed, so one failing self-check
+  does not stop the build. Every error output is found after the page executes and
+  shown at the top of the page in an admonition (what was claimed, what was
+  measured); at the end the build lists them and exits non-zero.
+- **Numbers from the run report.** ``{report}`metric:.1%``` renders a metric's range
+  over seeds from ``reports/full-cpu.jsonl`` and ``{report-seeds}`metric``` the seeds.
+- **Offline figures.** :class:`PlotlyJsonMime` tells MyST-NB that plotly's JSON needs
+  no rendering of its own (the HTML div beside it is used); plotly.js is served from
+  the plotly package, MathJax from ``node_modules`` (``npm ci``).
+- **Progress.** Each executing page is announced with its number and the time so far,
+  and a long one says every minute that it is still running.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import platform
 import re
 import shutil
+import threading
+import time
 from pathlib import Path
 from urllib.parse import urlencode
 
-import plotly
+from docutils import nodes
 from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
 
-from dlbook import __version__
+from dlbook._version import __version__
 
 logger = logging.getLogger(__name__)
 
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 PACKAGE = Path(__file__).resolve().parent
 VENDOR = "vendor"
-WIDGETS = "@jupyter-widgets/html-manager/dist/"  # the CDN layout the widget manager expects
 ASSETS = {  # node_modules/<source, a file, folder or glob> -> _static/vendor/<target>
-    "requirejs/require.js": "require.js",
-    WIDGETS + "embed-amd.js": WIDGETS + "embed-amd.js",
-    WIDGETS + "*.woff2": WIDGETS,  # icon fonts, loaded relative to data-jupyter-widgets-cdn
-    WIDGETS + "*.woff": WIDGETS,
-    WIDGETS + "*.ttf": WIDGETS,
     "mathjax/es5/tex-chtml.js": "mathjax/tex-chtml.js",
     "mathjax/es5/output/chtml/fonts/woff-v2": "mathjax/output/chtml/fonts/woff-v2",
     "mathjax/es5/input/tex/extensions": "mathjax/input/tex/extensions",
     "mathjax/es5/ui": "mathjax/ui",
     "mathjax/es5/a11y": "mathjax/a11y",
 }
+REPORT = Path("reports") / "full-cpu.jsonl"  # the cross-seed report the prose quotes
+KEEP_CACHES = 3  # execution caches kept in _build/.jupyter_cache, the most recent first
+HEARTBEAT_SECONDS = 60
 
 
 class PlotlyJsonMime:
@@ -59,25 +62,355 @@ class PlotlyJsonMime:
         return [] if data.mime_type == "application/vnd.plotly.v1+json" else None
 
 
-def fingerprint(srcdir: Path) -> str:
-    """Hash of what every chapter's outputs depend on beyond its own code cells."""
-    digest = hashlib.sha256(__version__.encode())
-    files = sorted(PACKAGE.glob("*.py")) + sorted((srcdir / "reports").glob("*.jsonl"))
-    for path in files:
-        digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()
+# -- the execution cache ------------------------------------------------------------
 
 
-def _invalidate_when_dlbook_changes(app, env, added, changed, removed):
-    cache = app.env.mystnb_config.execution_cache_path or Path(app.outdir).parent / ".jupyter_cache"
-    stamp = Path(cache) / "dlbook-fingerprint"
-    current = fingerprint(Path(app.srcdir))
-    if stamp.exists() and stamp.read_text() == current:
-        return []
-    shutil.rmtree(cache, ignore_errors=True)
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(current)
-    return sorted(env.found_docs - added)
+def execution_key() -> dict[str, str]:
+    """Everything a chapter's outputs depend on beyond its own code cells."""
+    import numpy
+    import torch
+
+    from dlbook import runtime
+
+    source = hashlib.sha256()
+    for path in sorted(PACKAGE.glob("*.py")):
+        source.update(path.name.encode() + path.read_bytes())
+    return {
+        "profile": runtime.profile(),
+        "seed": str(runtime.seed_from_env()),
+        "device": runtime.device().type,
+        "dlbook": f"{__version__}+{source.hexdigest()[:12]}",
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def cache_folder(build_dir: Path, key: dict[str, str]) -> Path:
+    """``<build>/.jupyter_cache/<profile>-seed<seed>-<device>-<hash of the rest>``."""
+    digest = hashlib.sha256(repr(sorted(key.items())).encode()).hexdigest()[:10]
+    return (
+        build_dir
+        / ".jupyter_cache"
+        / f"{key['profile']}-seed{key['seed']}-{key['device']}-{digest}"
+    )
+
+
+def _use_keyed_cache(app, config) -> None:
+    if config.nb_execution_cache_path:  # the reader chose a folder: respect it
+        return
+    folder = cache_folder(Path(app.outdir).parent, execution_key())
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.touch()  # most recently used
+    others = sorted(
+        (p for p in folder.parent.iterdir() if p.is_dir() and p != folder),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in others[KEEP_CACHES - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+    config.nb_execution_cache_path = str(folder)
+    logger.info(f"execution cache for this configuration: {folder}")
+
+
+def _kernel_environment(app, config) -> None:
+    """What every chapter's kernel inherits from the build."""
+    os.environ["DLBOOK_PROGRESS"] = "0"  # one summary line per loop, not a bar, on the page
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before the kernel loads OpenMP
+    data = os.environ.get("DLBOOK_DATA", "").strip()
+    if data:  # chapters execute in book/: a path relative to here would break there
+        os.environ["DLBOOK_DATA"] = str(Path(data).expanduser().resolve())
+
+
+# -- failed claims ------------------------------------------------------------------
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def failures(notebook) -> list[dict]:
+    """Every unexpected error output of an executed notebook: cell, claim and measurement.
+
+    Cells tagged ``raises-exception`` show an error on purpose and are skipped. For a
+    failed ``assert``, the claim is the assert line and the measurement its message.
+    """
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code" or "raises-exception" in cell.metadata.get("tags", []):
+            continue
+        for output in cell.get("outputs", []):
+            if output.get("output_type") != "error":
+                continue
+            trace = ANSI.sub("", "\n".join(output.get("traceback", [])))
+            line = re.findall(r"^-+> *\d+ (.*)$", trace, re.M)
+            found.append(
+                {
+                    "cell": index,
+                    "error": output.get("ename", "Error"),
+                    "claim": line[-1].strip() if line else "",
+                    "measured": output.get("evalue", ""),
+                }
+            )
+    return found
+
+
+def describe(failure: dict) -> str:
+    if failure["error"] == "AssertionError":
+        measured = failure["measured"] or "(the assert has no message)"
+        return f"self-check failed: {failure['claim']} -- this run measured {measured}"
+    return f"{failure['error']} in cell {failure['cell']}: {failure['measured']}"
+
+
+def _flag_failures(app, doctree) -> None:
+    """After a page executes: an admonition at its top for each failure, kept in the env."""
+    env = app.env
+    executed = Path(app.outdir).parent / "jupyter_execute" / f"{env.docname}.ipynb"
+    if not (env.docname in getattr(env, "nb_metadata", {}) and executed.exists()):
+        return
+    import nbformat
+
+    found = failures(nbformat.read(executed, as_version=4))
+    if not hasattr(env, "dlbook_failures"):
+        env.dlbook_failures = {}
+    env.dlbook_failures[env.docname] = [describe(f) for f in found]
+    if not found:
+        return
+    box = nodes.admonition(classes=["error", "dlbook-failed-claim"])
+    box += nodes.title(text="This page failed its own checks in this build")
+    items = nodes.bullet_list()
+    for text in env.dlbook_failures[env.docname]:
+        items += nodes.list_item("", nodes.paragraph(text=text))
+    box += nodes.paragraph(text="What the text claims below was not what this execution measured:")
+    box += items
+    section = next(iter(doctree.findall(nodes.section)), None)
+    parent = section if section is not None else doctree
+    parent.insert(1 if section is not None else 0, box)
+
+
+def _purge(app, env, docname) -> None:
+    getattr(env, "dlbook_failures", {}).pop(docname, None)
+
+
+def _merge(app, env, docnames, other) -> None:
+    env.dlbook_failures = {
+        **getattr(env, "dlbook_failures", {}),
+        **getattr(other, "dlbook_failures", {}),
+    }
+
+
+def _report_failures(app, exception) -> None:
+    """End of the build: list every failed page, make the exit status non-zero."""
+    failed = {d: f for d, f in getattr(app.env, "dlbook_failures", {}).items() if f}
+    for docname, texts in sorted(failed.items()):
+        for text in texts:
+            logger.warning(f"{docname}: {text}", type="dlbook", subtype="claim")
+    if failed:
+        app.statuscode = 1
+        logger.error(f"{len(failed)} page(s) failed their checks: {', '.join(sorted(failed))}")
+    _strip_widgets(Path(app.outdir) / "_sources")
+    reports = Path(app.outdir) / "reports"  # MyST-NB's tracebacks: build internals, not pages
+    if reports.is_dir():
+        target = Path(app.outdir).parent / "reports"
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.move(str(reports), str(target))
+        logger.warning(f"execution tracebacks moved out of the site, to {target}")
+
+
+def _strip_widgets(folder: Path) -> None:
+    """Downloadable notebooks keep every output but the live widgets, dead without a kernel."""
+    import nbformat
+
+    view = "application/vnd.jupyter.widget-view+json"
+    for path in folder.rglob("*.ipynb"):
+        notebook = nbformat.read(path, as_version=4)
+        notebook.metadata.pop("widgets", None)
+        for cell in notebook.cells:
+            for output in cell.get("outputs", []):
+                output.get("data", {}).pop(view, None)
+        nbformat.write(notebook, path)
+
+
+# -- progress -----------------------------------------------------------------------
+
+
+class _Progress:
+    """Announces each page as it is read (executing, for a notebook) and beats every minute."""
+
+    def __init__(self):
+        self.start = time.monotonic()
+        self.total, self.count, self.current, self.since = 0, 0, None, 0.0
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+
+    def elapsed(self) -> str:
+        seconds = int(time.monotonic() - self.start)
+        return f"{seconds // 60}:{seconds % 60:02d}"
+
+    def begin(self, app, env, docnames) -> None:
+        self.total = len(docnames)
+        if self.total:
+            threading.Thread(target=self._beat, daemon=True).start()
+
+    def read(self, app, docname, source) -> None:
+        with self.lock:
+            self.finish()
+            self.count += 1
+            self.current, self.since = docname, time.monotonic()
+        logger.info(
+            f"[dlbook] page {self.count}/{self.total}: {docname} ({self.elapsed()} elapsed)"
+        )
+
+    def finish(self, *args) -> None:
+        if self.current:
+            took = time.monotonic() - self.since
+            logger.info(f"[dlbook] {self.current} done in {took:.0f} s ({self.elapsed()} elapsed)")
+            self.current = None
+
+    def _beat(self) -> None:
+        while not self.stop.wait(HEARTBEAT_SECONDS):
+            with self.lock:
+                if self.current and time.monotonic() - self.since >= HEARTBEAT_SECONDS:
+                    minutes = (time.monotonic() - self.since) / 60
+                    print(  # from this thread, plain print: Sphinx's logging is not thread-safe
+                        f"[dlbook] still executing {self.current}: {minutes:.0f} min so far "
+                        f"({self.elapsed()} elapsed)",
+                        flush=True,
+                    )
+
+    def done(self, app, env) -> None:
+        with self.lock:
+            self.finish()
+        self.stop.set()
+
+
+# -- numbers from the run report -----------------------------------------------------
+
+
+def _report_rows(app) -> list[dict]:
+    from dlbook import report
+
+    path = Path(app.srcdir) / REPORT
+    cache = getattr(app, "_dlbook_report", None)
+    if cache is None or cache[0] != path.stat().st_mtime_ns:
+        app._dlbook_report = (path.stat().st_mtime_ns, report.read(path))
+    return app._dlbook_report[1]
+
+
+def _report_role(kind: str):
+    """``{report}`metric:.1%``` (the range over seeds) or ``{report-seeds}`metric```."""
+
+    def role(name, rawtext, text, lineno, inliner, options=None, content=None):
+        from dlbook import report
+
+        env = inliner.document.settings.env
+        chapter = Path(env.docname).name
+        metric, _, fmt = text.partition(":")
+        if "/" in metric:
+            chapter, metric = metric.split("/", 1)
+        path = Path(env.app.srcdir) / REPORT
+        if not path.exists():
+            msg = inliner.reporter.warning(f"{REPORT} is missing; {rawtext} cannot be shown")
+            return [nodes.problematic(rawtext, rawtext)], [msg]
+        env.note_dependency(str(path))
+        by_seed = report.values(_report_rows(env.app), chapter, metric)
+        if not by_seed:
+            msg = inliner.reporter.warning(
+                f"{REPORT} has no {metric!r} for {chapter}: record it in the chapter's "
+                "self-check and re-run benchmarks/run_book.py --profile full"
+            )
+            return [nodes.problematic(rawtext, rawtext)], [msg]
+        if kind == "seeds":
+            text = report.seeds_phrase(by_seed)
+        else:
+            text = report.spread(by_seed.values(), fmt)
+        title = f"{metric}: full profile, {report.seeds_phrase(by_seed)}, {REPORT}"
+        return [nodes.inline(rawtext, text, classes=["dlbook-report"], reftitle=title)], []
+
+    return role
+
+
+class RunReport(SphinxDirective):
+    """``{run-report}``: every committed report in ``reports/`` as tables and a chart.
+
+    Rendered at build time from the files, so a new report needs no re-execution, and
+    the page is re-read whenever a report changes.
+    """
+
+    def run(self):
+        from dlbook import report
+
+        folder = Path(self.env.app.srcdir) / "reports"
+        out: list[nodes.Node] = []
+        times = {}
+        for path in sorted(folder.glob("*.jsonl")):
+            self.env.note_dependency(str(path))
+            rows = report.read(path)
+            runs = [r for r in rows if r.get("kind") == "run"]
+            if not runs:
+                continue
+            table = report.table(rows)
+            label = f"{runs[0]['profile']} profile on {runs[0]['device']}"
+            failed = table[table["self-check"] != "pass"]["chapter"].tolist()
+            if failed:
+                logger.warning(f"{path.name}: chapters failed their self-check: {failed}")
+            section = nodes.section(ids=[f"report-{path.stem}"])
+            section += nodes.title(text=label)
+            section += nodes.paragraph(
+                text=f"Measured on {runs[0]['date']} on {runs[0]['machine']}, torch "
+                f"{runs[0]['torch']}, {runs[0].get('threads', '?')} CPU thread(s), from "
+                f"reports/{path.name}: {len(table)} pages, {table['seconds'].sum():.0f} s "
+                "in all (median seed per page)."
+            )
+            section += _docutils_table(table)
+            out.append(section)
+            times[label] = table
+        if times:
+            out.append(nodes.raw("", _time_chart(times), format="html"))
+        return out
+
+
+def _docutils_table(frame) -> nodes.table:
+    table = nodes.table(classes=["dlbook-report-table"])
+    group = nodes.tgroup(cols=len(frame.columns))
+    table += group
+    for _ in frame.columns:
+        group += nodes.colspec(colwidth=1)
+    head, body = nodes.thead(), nodes.tbody()
+    group += head
+    group += body
+
+    def row(cells) -> nodes.row:
+        r = nodes.row()
+        for cell in cells:
+            r += nodes.entry("", nodes.paragraph(text=str(cell)))
+        return r
+
+    head += row(frame.columns)
+    for values in frame.itertuples(index=False):
+        body += row(values)
+    return table
+
+
+def _time_chart(tables) -> str:
+    import plotly.graph_objects as go
+
+    from dlbook import plot
+
+    fig = go.Figure()
+    for label, table in tables.items():
+        fig.add_bar(x=table["chapter"], y=table["seconds"], name=label)
+    fig.add_hline(y=180, line_dash="dot", annotation_text="full-profile budget (2-core CPU)")
+    fig.add_hline(y=30, line_dash="dot", annotation_text="quick-profile budget")
+    fig.update_layout(
+        barmode="group",
+        height=420,
+        yaxis_title="seconds per page (median seed)",
+        title="Run time per page",
+        template=plot.TEMPLATE,
+    )
+    return plot.to_mimebundle(fig)["text/html"]
+
+
+# -- offline assets and page fixes ---------------------------------------------------
 
 
 def _node_modules(app) -> Path:
@@ -88,12 +421,11 @@ def _use_local_assets(app, config) -> None:
     missing = [src for src in ASSETS if not list(_node_modules(app).glob(src))]
     if missing:
         logger.warning(
-            "MathJax and the widget manager will load from a CDN (offline readers lose them): "
+            "MathJax will load from a CDN (offline readers lose formulas): "
             f"{', '.join(missing)} not found in {_node_modules(app)}; run `npm ci` first."
         )
         return
     config.mathjax_path = f"{VENDOR}/mathjax/tex-chtml.js"
-    config.nb_ipywidgets_js = {f"{VENDOR}/require.js": {}, f"{VENDOR}/{WIDGETS}embed-amd.js": {}}
 
 
 def _theme_defaults(app, config) -> None:
@@ -101,34 +433,23 @@ def _theme_defaults(app, config) -> None:
     config.html_context = {"default_mode": "light", **(config.html_context or {})}
 
 
-# Run before the ipywidgets HTML manager. It finds its fonts next to the module URI that
-# require.js gives it (so baseUrl must point at our vendored copy, relative to the page),
-# and it typesets labels with the MathJax 2 API while the book loads MathJax 3.
-WIDGETS_SETUP = """require.config({baseUrl: "%s"});
-document.addEventListener("DOMContentLoaded", () => {
-  if (window.MathJax && !window.MathJax.Hub) {
-    window.MathJax.Hub = {Queue: (job) => window.MathJax.typesetPromise?.([job[2]])};
-  }
-});"""
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
 def _fix_page_scripts(app, pagename, templatename, context, doctree) -> None:
-    """Drop repeated inline scripts; set up the widget manager to run from our own copy.
+    """Drop repeated inline scripts, and the widget state no page displays.
 
     Inline scripts added after the builder started (sphinx-thebe, togglebutton) appear
     twice, once from the registry and once from the builder, and a repeated ``const`` is
-    a console error.
+    a console error. The book shows every explorable's static view (``_config.yml``
+    removes the widget view from the HTML), so the kernel's widget state is dead weight.
     """
     seen, scripts = set(), []
     for script in context.get("script_files", []):
         key = (script.filename or None, script.attributes.get("body"))  # None and "" both occur
-        if key in seen:
-            continue
-        seen.add(key)
-        if str(script.filename).endswith(WIDGETS + "embed-amd.js"):
-            body = WIDGETS_SETUP % context["pathto"](f"_static/{VENDOR}/", 1)
-            scripts.append(type(script)(None, priority=script.priority, body=body))
-        scripts.append(script)
+        if key not in seen and script.attributes.get("type") != WIDGET_STATE:
+            seen.add(key)
+            scripts.append(script)
     context["script_files"][:] = scripts
 
 
@@ -157,28 +478,40 @@ def _fix_header_links(app, pagename, templatename, context, doctree) -> None:
 def _copy_assets(app, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
+    import plotly
+
     static = Path(app.outdir) / "_static"
     static.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(PLOTLY_JS, static / PLOTLY_JS.name)
+    plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    shutil.copyfile(plotly_js, static / plotly_js.name)
     for pattern, target in ASSETS.items():
         for source in _node_modules(app).glob(pattern):
             destination = static / VENDOR / target
             if source.is_dir():
                 shutil.copytree(source, destination, dirs_exist_ok=True)
             else:
-                if target.endswith("/"):
-                    destination = destination / source.name
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, destination)
 
 
 def setup(app):
-    app.add_js_file(PLOTLY_JS.name, priority=100)
-    app.connect("env-get-outdated", _invalidate_when_dlbook_changes)
+    progress = _Progress()
+    app.add_js_file("plotly.min.js", priority=100)
+    app.add_role("report", _report_role("range"))
+    app.add_role("report-seeds", _report_role("seeds"))
+    app.add_directive("run-report", RunReport)
+    app.connect("config-inited", _use_keyed_cache)
+    app.connect("config-inited", _kernel_environment)
     app.connect("config-inited", _use_local_assets)
     app.connect("config-inited", _theme_defaults)
-    # after MyST-NB adds a page's widget scripts (priority 500)
+    app.connect("env-before-read-docs", progress.begin)
+    app.connect("source-read", progress.read)
+    app.connect("env-updated", progress.done)
+    app.connect("doctree-read", _flag_failures)
+    app.connect("env-purge-doc", _purge)
+    app.connect("env-merge-info", _merge)
     app.connect("html-page-context", _fix_page_scripts, priority=900)
     app.connect("html-page-context", _fix_header_links, priority=900)  # after the theme's buttons
     app.connect("build-finished", _copy_assets)
+    app.connect("build-finished", _report_failures)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,5 +1,7 @@
-"""The book's own rules: every chapter is in the table of contents and keeps the chapter contract."""
+"""The book's own rules: every chapter is in the table of contents, keeps the chapter
+contract, and types no measured number into its prose."""
 
+import json
 import re
 import shlex
 import shutil
@@ -8,14 +10,33 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, is_chapter, toc_chapters
+from conftest import ROOT
+from dlbook import book
 
 PAGES = sorted((ROOT / "book").rglob("*.md"))
-CHAPTERS = [p for p in PAGES if is_chapter(p)]
+CHAPTERS = [p for p in PAGES if book.is_chapter(p, ROOT)]
+TYPED_NUMBERS = ROOT / "tests" / "typed_numbers.json"
+MAX_TYPED_NUMBERS = 40
+# A result-like number: a percentage, a decimal, or a ratio ("3x", "50 times").
+RESULT = re.compile(r"(?<![\w.$-])(?:\d+(?:\.\d+)?\s?%|\d*\.\d+|\d+(?:\.\d+)?\s?(?:×|x\b|times\b))")
+
+
+def prose(text: str) -> str:
+    """A page without front matter, code, math, inline code, roles and link targets."""
+    text = re.sub(r"^---\n.*?\n---\n", "", text, flags=re.S)
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    text = re.sub(r"\$\$.*?\$\$", "", text, flags=re.S)
+    text = re.sub(r"\$[^$\n]+\$", "", text)
+    text = re.sub(r"`[^`\n]*`", "", text)
+    return re.sub(r"\]\([^)]*\)", "]", text)
+
+
+def typed_numbers(path: Path) -> list[str]:
+    return RESULT.findall(prose(path.read_text(encoding="utf-8")))
 
 
 def test_every_page_is_in_the_toc_and_every_toc_entry_exists():
-    listed = toc_chapters()
+    listed = book.toc_pages(ROOT)
     missing = [str(p.relative_to(ROOT)) for p in PAGES if p not in listed]
     assert not missing, f"add these chapters to _toc.yml: {missing}"
     absent = [str(p.relative_to(ROOT)) for p in listed if not p.exists()]
@@ -66,3 +87,18 @@ def test_python_is_lint_clean_and_formatted():
     for command in ([ruff, "check", *paths], [ruff, "format", "--check", *paths]):
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_typed_numbers_are_the_listed_ones():
+    """Numbers a run produces reach the prose by glue or the {report} role; the few typed
+    ones (settings, history, numbers the prose derives) are listed in typed_numbers.json,
+    so that typing another is a conscious decision."""
+    listed = json.loads(TYPED_NUMBERS.read_text())
+    found = {p.stem: typed_numbers(p) for p in CHAPTERS}
+    changed = {k: v for k, v in found.items() if v != listed.get(k, [])}
+    assert not changed, (
+        f"typed numbers changed: {changed}. Glue a measured number ({{glue:text}}), quote "
+        "the run report ({report}), or list the number in tests/typed_numbers.json."
+    )
+    total = sum(map(len, found.values()))
+    assert total <= MAX_TYPED_NUMBERS, f"{total} typed numbers; at most {MAX_TYPED_NUMBERS}"

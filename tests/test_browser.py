@@ -19,7 +19,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from conftest import ROOT, toc_chapters
+from conftest import ROOT
+from dlbook import book
 
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
@@ -31,7 +32,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PAGES = [p.relative_to(ROOT).with_suffix(".html").as_posix() for p in toc_chapters()]
+PAGES = [p.relative_to(ROOT).with_suffix(".html").as_posix() for p in book.toc_pages(ROOT)]
 
 
 @pytest.fixture(scope="module")
