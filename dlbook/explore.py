@@ -122,7 +122,7 @@ class Explorable:
         return self.figures[key]
 
     def widget(self):
-        """The live view: one slider per knob above an output area holding the figure."""
+        """The live view: one slider per knob above a plotly FigureWidget, updated in place."""
         import ipywidgets as widgets
 
         if self._ui is not None:
@@ -137,23 +137,24 @@ class Explorable:
             control.continuous_update = False
             control.style = {"description_width": "initial"}
             controls[name] = control
-        output = widgets.Output()
+        output = widgets.Output()  # prints and progress bars of a draw that trains show here
+        start = self.figure(**{name: control.value for name, control in controls.items()})
+        view = go.FigureWidget(start)
 
         def redraw(change=None):
-            values = {name: control.value for name, control in controls.items()}
-            with output:  # prints and progress bars of a draw that trains show here
-                fig = self.figure(**values)
-            output.outputs = (_display_data(fig),)
+            output.clear_output()
+            with output:
+                fig = self.figure(**{name: control.value for name, control in controls.items()})
+            _show(view, fig)
 
         for control in controls.values():
             control.observe(redraw, names="value")
-        redraw()
-        self._ui = widgets.VBox([*controls.values(), output])
+        self._ui = widgets.VBox([*controls.values(), view, output])
         return self._ui
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         fig = self.static()
-        bundle = _display_data(fig)["data"]
+        bundle = to_mimebundle(fig)
         bundle["text/plain"] = (
             f"<explorable over {', '.join(self.knobs)}: {len(self.figures)} frames>"
         )
@@ -161,9 +162,17 @@ class Explorable:
         return {**bundle, WIDGET_VIEW: view[WIDGET_VIEW]}
 
 
-def _display_data(fig: go.Figure) -> dict:
-    """The figure as one Jupyter output: plotly JSON for live clients, HTML for the book."""
-    return {"output_type": "display_data", "data": to_mimebundle(fig), "metadata": {}}
+def _show(view: go.FigureWidget, fig: go.Figure) -> None:
+    """Make the live figure show ``fig``: in place when the traces keep their types."""
+    if [t.type for t in view.data] == [t.type for t in fig.data]:
+        with view.batch_update():
+            for shown, new in zip(view.data, fig.data, strict=True):
+                shown.update(new.to_plotly_json(), overwrite=True)
+            view.layout.update(fig.layout.to_plotly_json(), overwrite=True)
+    else:
+        view.data = ()
+        view.add_traces(list(fig.data))
+        view.layout = fig.layout
 
 
 def _frame_layout(fig: go.Figure) -> dict:

@@ -107,13 +107,16 @@ def run_all(page, timeout_s: float = 300) -> float:
     page.evaluate("() => document.querySelector('.jp-Notebook').focus()")
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-    page.wait_for_timeout(2000)
-    page.wait_for_function(
+    page.wait_for_function(  # every code cell has run (its prompt shows a number), or failed
         """() => {
-            const busy = document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='busy']");
-            const queued = [...document.querySelectorAll('.jp-InputArea-prompt')]
-                .some(p => p.textContent.includes('*'));
-            return !busy && !queued;
+            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+            const done = prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+            const idle = document.querySelector(
+                ".jp-Notebook-ExecutionIndicator[data-status='idle']");
+            const failed = [...document.querySelectorAll(
+                "[data-mime-type='application/vnd.jupyter.stderr']")]
+                .some(e => e.textContent.includes('Traceback'));
+            return done || (idle && failed);
         }""",
         timeout=timeout_s * 1000,
         polling=500,

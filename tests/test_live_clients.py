@@ -1,9 +1,10 @@
-"""The chapters in the clients readers use, with a kernel: JupyterLab and Notebook 7.
+"""The chapters in the clients readers use with a kernel: JupyterLab and Notebook 7.
 
-Each test starts a real Jupyter server on localhost (jupytext's default viewer set as
-Binder sets it), opens a chapter from its ``.md``, runs all cells in headless Chromium
-and looks at the live explorables: each must show a figure at its default value, and
-moving a slider must change the figure. Skipped, saying why, without Chromium.
+A real Jupyter server on localhost (jupytext's default viewer set as Binder sets it)
+serves a copy of ``book/``; headless Chromium opens a chapter from its ``.md`` as a
+reader does, runs all cells, and looks at the live explorables: every one must show a
+figure at its default value, and moving a slider must change the figure. The JupyterHub
+path is in ``test_jupyterhub.py``. Skipped, saying why, without Chromium.
 """
 
 from __future__ import annotations
@@ -16,7 +17,18 @@ from conftest import ROOT
 from dlbook import book
 from tests import jupyter_client as jc
 
-LIVE_CHAPTERS = [p for p in book.chapters(ROOT) if "explore.explorable(" in p.read_text()]
+LIVE = [p for p in book.chapters(ROOT) if "explore.explorable(" in p.read_text()]
+SHOTS = ROOT / "_build" / "screenshots" / "live"
+
+
+def explorable_calls(path) -> int:
+    """How many explorables a chapter displays (calls in cells a reader sees)."""
+    cells = book.to_notebook(path).cells
+    return sum(
+        c.source.count("explore.explorable(")
+        for c in cells
+        if c.cell_type == "code" and "remove-cell" not in c.metadata.get("tags", [])
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,25 +55,59 @@ def lab(book_copy, tmp_path_factory):
         yield server
 
 
-def open_chapter(browser, server, path: str, app: str = "lab"):
+@pytest.fixture(scope="module")
+def notebook7(book_copy, tmp_path_factory):
+    pytest.importorskip("notebook", reason="pip install notebook (requirements.txt has it)")
+    folder = tmp_path_factory.mktemp("nb7")
+    with jc.jupyter_server("notebook", book_copy, folder / "config", folder / "log") as server:
+        yield server
+
+
+def open_chapter(browser, server, path: str, app: str):
     url, token = server
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    prefix = "lab/tree" if app == "lab" else "tree"
-    page.goto(f"{url}/{prefix}/{path}?token={token}")
+    route = "lab/tree" if app == "lab" else "notebooks"
+    page.goto(f"{url}/{route}/{path}?token={token}")
     return page
 
 
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
 @pytest.mark.parametrize(
-    "chapter", ["book/03_gradient_descent.md", "book/06_deep_networks.md"], ids=["lr", "depth"]
+    "app, chapter",
+    [
+        ("lab", "book/03_gradient_descent.md"),  # the learning rate (a continuous slider)
+        ("lab", "book/06_deep_networks.md"),  # the depth (precomputed trainings)
+        ("notebook", "book/03_gradient_descent.md"),
+    ],
+    ids=["lab-learning-rate", "lab-depth", "notebook7-learning-rate"],
 )
-def test_moving_a_live_slider_redraws_its_figure(browser, lab, chapter):
-    page = open_chapter(browser, lab, chapter)
+def test_moving_a_live_slider_redraws_its_figure(request, browser, app, chapter):
+    server = request.getfixturevalue("lab" if app == "lab" else "notebook7")
+    page = open_chapter(browser, server, chapter, app)
     seconds = jc.run_all(page)
     assert jc.tracebacks(page) == [], jc.tracebacks(page)
     boxes = jc.explorables(page)
     assert boxes.count() >= 1, "no live explorable drew a figure"
     redraw = jc.move_slider(page, boxes.first)
-    print(f"{chapter}: ran in {seconds:.0f} s; the figure changed {redraw:.2f} s after the slider")
-    page.screenshot(path=ROOT / "_build" / f"lab-{chapter.split('/')[-1]}.png")
+    print(f"{app} {chapter}: ran in {seconds:.0f} s; redrawn {redraw:.2f} s after the move")
+    boxes.first.scroll_into_view_if_needed()
+    shot(page, f"{app}-{chapter.split('/')[-1]}-moved")
     assert redraw < 5, f"redrawing took {redraw:.1f} s"
+    page.close()
+
+
+@pytest.mark.parametrize("chapter", LIVE, ids=lambda p: p.stem)
+def test_every_live_explorable_draws_at_its_default(browser, lab, chapter):
+    page = open_chapter(browser, lab, chapter.relative_to(ROOT).as_posix(), "lab")
+    jc.run_all(page)
+    assert jc.tracebacks(page) == [], jc.tracebacks(page)
+    drawn, expected = jc.explorables(page).count(), explorable_calls(chapter)
+    if drawn:
+        jc.explorables(page).first.scroll_into_view_if_needed()
+        shot(page, chapter.stem)
+    assert drawn == expected, f"{drawn} of {expected} live explorables drew a figure"
     page.close()

@@ -101,7 +101,6 @@ def test_explorable_rejects_draws_that_do_not_fit():
 
 
 def test_live_view_draws_at_default_and_redraws_on_release():
-    plot.use_book_renderer()
     calls = []
 
     def draw(slope):
@@ -110,14 +109,24 @@ def test_live_view_draws_at_default_and_redraws_on_release():
 
     e = explore.explorable(draw, slope=[1, 2, 3], live={"slope": widgets.IntSlider(value=2)})
     assert calls == [1, 2, 3]  # the precomputed frames
-    box = e.widget()
-    slider, output = box.children
-    assert slider.continuous_update is False and len(output.outputs) == 1
-    shown = output.outputs[0]["data"]["application/vnd.plotly.v1+json"]
-    assert shown["data"][0]["y"] == [0, 2] and calls == [1, 2, 3]  # from the cache
+    slider, figure, _ = e.widget().children
+    assert slider.continuous_update is False
+    assert figure.data[0].y == (0, 2) and figure.layout.title.text == "slope 2"
+    slider.value = 3  # precomputed: from the cache
+    assert calls == [1, 2, 3] and figure.data[0].y == (0, 3)
     slider.value = 5  # not precomputed: drawn now
     assert calls == [1, 2, 3, 5]
-    assert output.outputs[0]["data"]["application/vnd.plotly.v1+json"]["data"][0]["y"] == [0, 5]
+    assert figure.data[0].y == (0, 5) and figure.layout.title.text == "slope 5"
+
+
+def test_live_view_rebuilds_when_the_traces_change_kind():
+    def draw(kind):
+        return go.Figure(go.Bar(y=[1, 2]) if kind == "bar" else go.Scatter(y=[1, 2]))
+
+    e = explore.explorable(draw, kind=["bar", "line"], default="bar")
+    slider, figure, _ = e.widget().children
+    slider.value = "line"
+    assert [t.type for t in figure.data] == ["scatter"]
 
 
 def test_display_offers_the_live_widget_and_the_static_figure():
