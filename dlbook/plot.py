@@ -17,10 +17,27 @@ import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 import torch
+from _plotly_utils.utils import convert_to_base64
 from plotly.io.base_renderers import MimetypeRenderer
 from plotly.subplots import make_subplots
 
-TEMPLATE = "plotly_white"
+TEMPLATE = "dlbook"
+TRACES = ("scatter", "heatmap", "contour", "bar", "image", "histogram")  # what the book draws
+
+
+def template(mode: str = "light") -> go.layout.Template:
+    """The figures' template: plotly's white (or dark) look, without the defaults of the
+    dozens of trace types the book never draws, which every figure would otherwise carry.
+    The page switches figures to the dark one when the reader picks dark mode."""
+    if mode not in ("light", "dark"):
+        raise ValueError(f"mode is 'light' or 'dark', got {mode!r}.")
+    base = pio.templates["plotly_white" if mode == "light" else "plotly_dark"]
+    slim = go.layout.Template(layout=base.layout)
+    for trace in TRACES:
+        slim.data[trace] = base.data[trace]
+    if mode == "dark":
+        slim.layout.paper_bgcolor = "rgba(0,0,0,0)"  # the page's own dark background
+    return slim
 
 
 def in_colab() -> bool:
@@ -28,16 +45,51 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules
 
 
+ARRAYS = ("x", "y", "z", "customdata")  # trace properties that hold the figure's numbers
+
+
+def compact(fig_dict: dict) -> dict:
+    """The figure with its numeric arrays as float32 (or int32) numpy arrays, which plotly
+    writes as base64 typed arrays: a fifth of the bytes of a list of full-precision
+    decimals, and more precision than a screen can show."""
+
+    def small(value):
+        if isinstance(value, np.ndarray):
+            array = value
+        elif isinstance(value, list | tuple) and len(value) >= 16:
+            try:
+                array = np.asarray(value)
+            except ValueError:  # ragged
+                return value
+        else:
+            return value
+        if array.dtype.kind == "f":
+            return array.astype(np.float32)
+        if array.dtype.kind in "iu":
+            wide = array.dtype.itemsize > 4 and np.abs(array).max(initial=0) < 2**31
+            return array.astype(np.int32) if wide else array  # bytes stay bytes
+        return value
+
+    def traces(items):
+        return [{k: small(v) if k in ARRAYS else v for k, v in t.items()} for t in items]
+
+    out = dict(fig_dict, data=traces(fig_dict.get("data", [])))
+    if fig_dict.get("frames"):
+        out["frames"] = [dict(f, data=traces(f.get("data", []))) for f in fig_dict["frames"]]
+    return out
+
+
 def to_mimebundle(fig: go.Figure | dict) -> dict:
     """A figure as plotly JSON (JupyterLab, Notebook 7) plus an HTML div (the book, Colab)."""
-    fig_dict = fig.to_dict() if isinstance(fig, go.Figure) else fig
+    fig_dict = compact(fig.to_dict() if isinstance(fig, go.Figure) else fig)
+    convert_to_base64(fig_dict)  # the numpy arrays become typed arrays, as plotly's own do
     html = pio.to_html(
         fig_dict,
         full_html=False,
         include_plotlyjs="cdn" if in_colab() else False,  # the book serves its own copy
         auto_play=False,  # explorables open on their default frame, not an animation
         validate=False,
-        config={"displaylogo": False, "responsive": True},
+        config={"displaylogo": False, "displayModeBar": False, "responsive": True},
     )
     spec = json.loads(pio.to_json(fig_dict, validate=False))
     return {"application/vnd.plotly.v1+json": spec, "text/html": html}
@@ -51,9 +103,10 @@ class BookRenderer(MimetypeRenderer):
 
 
 def use_book_renderer() -> None:
-    """Make ``dlbook`` the default plotly renderer and ``plotly_white`` the template."""
+    """Make ``dlbook`` the default plotly renderer and :func:`template` the default look."""
     pio.renderers["dlbook"] = BookRenderer()
     pio.renderers.default = "dlbook"
+    pio.templates[TEMPLATE] = template("light")
     pio.templates.default = TEMPLATE
 
 
@@ -83,8 +136,10 @@ def learning_curves(runs, metrics: Sequence[str] | None = None, title: str = "")
         [m] for m in metrics if not m.endswith("loss")
     ]
     panels = [p for p in panels if p]
+    epochs = max((len(h) for h in runs.values()), default=1)
+    epoch_step = max(1, -(-epochs // 10))  # whole epochs only: no tick at 1.5
     fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[" / ".join(p) for p in panels])
-    palette = pio.templates[TEMPLATE].layout.colorway
+    palette = template("light").layout.colorway
     for r, (name, history) in enumerate(runs.items()):
         for c, panel in enumerate(panels, start=1):
             for metric in panel:
@@ -101,15 +156,23 @@ def learning_curves(runs, metrics: Sequence[str] | None = None, title: str = "")
                     legendgroup=name or metric,
                     line={"color": palette[r % len(palette)] if name else None, "dash": dash},
                 )
-            fig.update_xaxes(title_text="epoch", row=1, col=c)
-    fig.update_layout(title=title, height=360, template=TEMPLATE)
+            fig.update_xaxes(title_text="epoch", dtick=epoch_step, row=1, col=c)
+    fig.update_layout(title=title, height=360, template=template("light"))
     return fig
 
 
 def image_grid(
-    images, titles: Sequence[str] | None = None, ncols: int = 8, height_per_row: int = 110
+    images,
+    titles: Sequence[str] | None = None,
+    ncols: int = 8,
+    height_per_row: int = 110,
+    signed: bool = False,
 ) -> go.Figure:
-    """A grid of grayscale images (``(N, H, W)`` or ``(N, 1, H, W)``), optionally titled."""
+    """A grid of grayscale images (``(N, H, W)`` or ``(N, 1, H, W)``), optionally titled.
+
+    ``signed=True`` shows signed values (weights, gradients) on the book's diverging
+    scale, red positive and blue negative, centred on zero.
+    """
     array = _numpy(images)
     if array.ndim == 4 and array.shape[1] == 1:
         array = array[:, 0]
@@ -132,7 +195,8 @@ def image_grid(
             z=image[::-1],
             row=i // ncols + 1,
             col=i % ncols + 1,
-            colorscale="gray_r",
+            colorscale="RdBu_r" if signed else "gray_r",
+            zmid=0 if signed else None,
             showscale=False,
             hoverinfo="skip",
         )

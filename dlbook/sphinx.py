@@ -12,8 +12,9 @@ figures that render offline.
 - **Numbers from the run report.** ``{report}`metric:.1%``` renders a metric's range
   over seeds from ``reports/full-cpu.jsonl`` and ``{report-seeds}`metric``` the seeds.
 - **Offline figures.** :class:`PlotlyJsonMime` tells MyST-NB that plotly's JSON needs
-  no rendering of its own (the HTML div beside it is used); plotly.js is served from
-  the plotly package, MathJax from ``node_modules`` (``npm ci``).
+  no rendering of its own (the HTML div beside it is used). plotly.js (its cartesian
+  bundle: every trace the book draws) and KaTeX's fonts come from ``node_modules``
+  (``npm ci``), only on the pages that use them; formulas are rendered at build time.
 - **Progress.** Each executing page is announced with its number and the time so far,
   and a long one says every minute that it is still running.
 """
@@ -40,12 +41,11 @@ logger = logging.getLogger(__name__)
 
 PACKAGE = Path(__file__).resolve().parent
 VENDOR = "vendor"
+PLOTLY = "plotly.js-cartesian-dist-min/plotly-cartesian.min.js"  # every trace the book draws
 ASSETS = {  # node_modules/<source, a file, folder or glob> -> _static/vendor/<target>
-    "mathjax/es5/tex-chtml.js": "mathjax/tex-chtml.js",
-    "mathjax/es5/output/chtml/fonts/woff-v2": "mathjax/output/chtml/fonts/woff-v2",
-    "mathjax/es5/input/tex/extensions": "mathjax/input/tex/extensions",
-    "mathjax/es5/ui": "mathjax/ui",
-    "mathjax/es5/a11y": "mathjax/a11y",
+    PLOTLY: "plotly.min.js",
+    "katex/dist/katex.min.css": "katex/katex.min.css",  # formulas are rendered at build time
+    "katex/dist/fonts/*.woff2": "katex/fonts/",
 }
 REPORT = Path("reports") / "full-cpu.jsonl"  # the cross-seed report the prose quotes
 KEEP_CACHES = 3  # execution caches kept in _build/.jupyter_cache, the most recent first
@@ -405,7 +405,7 @@ def _time_chart(tables) -> str:
         height=420,
         yaxis_title="seconds per page (median seed)",
         title="Run time per page",
-        template=plot.TEMPLATE,
+        template=plot.template("light"),
     )
     return plot.to_mimebundle(fig)["text/html"]
 
@@ -421,11 +421,44 @@ def _use_local_assets(app, config) -> None:
     missing = [src for src in ASSETS if not list(_node_modules(app).glob(src))]
     if missing:
         logger.warning(
-            "MathJax will load from a CDN (offline readers lose formulas): "
-            f"{', '.join(missing)} not found in {_node_modules(app)}; run `npm ci` first."
+            "the book's own copies of plotly.js and KaTeX's fonts are missing "
+            f"({', '.join(missing)} not found in {_node_modules(app)}): run `npm ci` first."
         )
         return
-    config.mathjax_path = f"{VENDOR}/mathjax/tex-chtml.js"
+    config.html_static_path = [*config.html_static_path, str(PACKAGE / "static")]
+    config.templates_path = [*config.templates_path, str(_icons_as_css(app))]
+
+
+def _icons_as_css(app) -> Path:
+    """Templates in which pydata-sphinx-theme no longer loads its 1.5 MB fontawesome.js.
+
+    The theme puts that script in a macro of ``static/webpack-macros.html``; a copy of the
+    theme's own file without it, first on the template path, replaces it. The icons still
+    show: the theme's stylesheet draws them with Font Awesome's web fonts.
+    """
+    import pydata_sphinx_theme
+
+    theme = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme"
+    macros = (theme / "static" / "webpack-macros.html").read_text()
+    kept = [line for line in macros.splitlines() if "scripts/fontawesome.js" not in line]
+    folder = Path(app.outdir).parent / "dlbook-templates"
+    (folder / "static").mkdir(parents=True, exist_ok=True)
+    (folder / "static" / "webpack-macros.html").write_text("\n".join(kept) + "\n")
+    return folder
+
+
+def _write_templates(app) -> None:
+    """``_static/dlbook-templates.js``: the figures' light and dark plotly templates."""
+    import json
+
+    from dlbook import plot
+
+    static = Path(app.outdir) / "_static"
+    static.mkdir(parents=True, exist_ok=True)
+    layouts = {mode: plot.template(mode).layout.to_plotly_json() for mode in ("light", "dark")}
+    (static / "dlbook-templates.js").write_text(
+        "window.DLBOOK_TEMPLATES = " + json.dumps({m: {"layout": t} for m, t in layouts.items()})
+    )
 
 
 def _theme_defaults(app, config) -> None:
@@ -437,20 +470,28 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
 def _fix_page_scripts(app, pagename, templatename, context, doctree) -> None:
-    """Drop repeated inline scripts, and the widget state no page displays.
+    """Each page loads what it uses, once.
 
-    Inline scripts added after the builder started (sphinx-thebe, togglebutton) appear
-    twice, once from the registry and once from the builder, and a repeated ``const`` is
-    a console error. The book shows every explorable's static view (``_config.yml``
-    removes the widget view from the HTML), so the kernel's widget state is dead weight.
+    - plotly.js and the figure scripts only on pages with a figure;
+    - the icons from the theme's CSS and fonts, not its 1.5 MB script (:func:`_icons_as_css`);
+    - no widget state: the book shows every explorable's static view (``_config.yml``
+      removes the widget view from the HTML), so the kernel's widget state is dead weight;
+    - no repeated inline script: those added after the builder started (sphinx-thebe,
+      togglebutton) appear twice, and a repeated ``const`` is a console error.
     """
     seen, scripts = set(), []
     for script in context.get("script_files", []):
         key = (script.filename or None, script.attributes.get("body"))  # None and "" both occur
-        if key not in seen and script.attributes.get("type") != WIDGET_STATE:
-            seen.add(key)
-            scripts.append(script)
+        if key in seen or script.attributes.get("type") == WIDGET_STATE:
+            continue
+        seen.add(key)
+        scripts.append(script)
     context["script_files"][:] = scripts
+    if "plotly-graph-div" in context.get("body", ""):
+        app.add_js_file(f"{VENDOR}/plotly.min.js", priority=100)
+        app.add_js_file("dlbook-templates.js", priority=101)
+    app.add_js_file("dlbook.js", priority=900)
+    app.add_css_file("dlbook.css")
 
 
 def _fix_header_links(app, pagename, templatename, context, doctree) -> None:
@@ -478,25 +519,22 @@ def _fix_header_links(app, pagename, templatename, context, doctree) -> None:
 def _copy_assets(app, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
-    import plotly
-
     static = Path(app.outdir) / "_static"
-    static.mkdir(parents=True, exist_ok=True)
-    plotly_js = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    shutil.copyfile(plotly_js, static / plotly_js.name)
+    _write_templates(app)
     for pattern, target in ASSETS.items():
         for source in _node_modules(app).glob(pattern):
             destination = static / VENDOR / target
             if source.is_dir():
                 shutil.copytree(source, destination, dirs_exist_ok=True)
             else:
+                if target.endswith("/"):
+                    destination = destination / source.name
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(source, destination)
 
 
 def setup(app):
     progress = _Progress()
-    app.add_js_file("plotly.min.js", priority=100)
     app.add_role("report", _report_role("range"))
     app.add_role("report-seeds", _report_role("seeds"))
     app.add_directive("run-report", RunReport)

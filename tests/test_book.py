@@ -61,14 +61,21 @@ def test_chapter_keeps_the_contract(chapter: Path):
     assert "```{footbibliography}" in text and "{cite:" not in text, "cite with {footcite:p}"
 
 
-@pytest.mark.parametrize("which", ["build", "test"])
-def test_ci_runs_the_readme_commands(which):
+@pytest.mark.parametrize("which, script", [("build", ".ci/build"), ("test", ".ci/run")])
+def test_ci_runs_the_readme_commands(which, script):
     readme = (ROOT / "README.md").read_text()
     pattern = rf"<!-- {which}-command -->\s*```bash\n(.+?)\n```"
     command = re.search(pattern, readme, re.S).group(1).strip()
-    ci = (ROOT / ".ci" / "run").read_text()
-    assert command in ci, f".ci/run must run the README's {which} command: {command}"
-    assert shlex.split(command)  # a real shell command
+    assert command in (ROOT / script).read_text(), f"{script} must run the README's {which} command"
+    assert "bash .ci/build" in (ROOT / ".ci" / "run").read_text(), ".ci/run must build first"
+    assert shlex.split(command)[:3] == ["pip", "install", "-r"]  # it installs, then runs
+
+
+def test_every_workflow_that_builds_uses_ci_build():
+    for path in (ROOT / ".github" / "workflows").glob("*.yml"):
+        text = path.read_text()
+        assert "jupyter-book build" not in text, f"{path.name}: build through .ci/build or .ci/run"
+        assert "pip install -r requirements.txt -c constraints.txt" not in text, path.name
 
 
 def test_workflows_pass_actionlint():

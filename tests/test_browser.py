@@ -1,19 +1,27 @@
 """The built book in a real browser: headless Chromium, offline, one test per page.
 
 Serves ``_build/html`` on localhost and blocks every other request. For each page in
-``_toc.yml``: no console errors and no blocked request; every plotly figure drawn;
-formulas typeset; live widgets show their default state; and dragging each static
-explorable's slider changes its figure. Screenshots go to ``_build/screenshots``.
-Runs after ``jupyter-book build .`` (``.ci/run`` builds first); skipped, saying why,
-when there is no build or no Chromium.
+``_toc.yml``, on a first visit (an empty cache):
+
+- no console errors and no request leaves localhost;
+- every plotly figure is drawn and every formula rendered; no dead widget is on the page;
+- what the page weighs: a page with figures at most 3 MB, one without at most 1.5 MB
+  and no plotly.js (printed, and written to ``_build/page-weights.jsonl``);
+- axe-core finds no serious or critical accessibility violation;
+- each explorable's slider moves its figure by mouse and by keyboard;
+- the figures follow the theme: dark mode after one click on the theme button;
+- at 390 px (a phone) nothing scrolls sideways and figures fit the column.
+
+Every figure is screenshotted at 1280 px and 390 px (and the page in dark mode) into
+``_build/screenshots``. Runs after ``jupyter-book build .`` (``.ci/run`` builds first);
+skipped, saying why, when there is no build or no Chromium.
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
-import os
-import shutil
+import json
 import threading
 from urllib.parse import urlparse
 
@@ -21,18 +29,17 @@ import pytest
 
 from conftest import ROOT
 from dlbook import book
+from tests import jupyter_client as jc
+
+pytestmark = pytest.mark.outer_ci_only  # see conftest.py
 
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+WEIGHTS = ROOT / "_build" / "page-weights.jsonl"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 PAGES = [p.relative_to(ROOT).with_suffix(".html").as_posix() for p in book.toc_pages(ROOT)]
+MAX_BYTES = {"figures": 3_000_000, "text": 1_500_000}
+PHONE = 390
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +50,7 @@ def site():
     handler.log_message = lambda *args: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    WEIGHTS.unlink(missing_ok=True)
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 
@@ -50,13 +58,10 @@ def site():
 @pytest.fixture(scope="module")
 def browser():
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    chromium = (
-        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    )
-    if chromium is None:
+    if jc.chromium() is None:
         pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
     with sync_api.sync_playwright() as p:
-        yield p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
+        yield p.chromium.launch(executable_path=jc.chromium(), args=jc.CHROMIUM_FLAGS)
 
 
 def plot_states(page) -> list[str]:
@@ -67,10 +72,8 @@ def plot_states(page) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("path", PAGES)
-def test_page_in_a_browser(site, browser, path):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    problems, blocked = [], []
+def open_page(browser, site, path, width, problems, blocked):
+    page = browser.new_page(viewport={"width": width, "height": 900})  # a new, empty cache
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
 
@@ -83,18 +86,65 @@ def test_page_in_a_browser(site, browser, path):
 
     page.route("**/*", only_localhost)
     page.goto(f"{site}/{path}", wait_until="networkidle")
+    page.wait_for_function(  # plotly has drawn every figure, and dlbook.js has run
+        "() => !document.querySelector('.plotly-graph-div:not(.js-plotly-plot)') &&"
+        " [...document.querySelectorAll('.js-plotly-plot')].every(gd =>"
+        " gd.querySelector('.main-svg') && gd.closest('[role=figure]'))"
+    )
+    figures = page.locator(".js-plotly-plot").count()
+    formulas = page.locator(".math").count()  # rendered by KaTeX when the book was built
+    assert page.locator(".math .katex").count() >= formulas, "a formula was not rendered"
+    return page, figures
 
-    figures = page.locator("div.plotly-graph-div").count()
-    if figures:
-        page.wait_for_function(
-            f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {figures}"
-        )
-    if page.locator(".math").count():
-        # "attached": the first formula may sit in a folded dropdown, typeset but not visible
-        page.wait_for_selector("mjx-container", state="attached", timeout=15_000)
-        assert page.locator("mjx-container").count() >= page.locator(".math").count()
-    if page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count():
-        page.wait_for_selector(".jupyter-widgets", timeout=15_000)
+
+def page_weight(page) -> tuple[int, list[str]]:
+    """Bytes loaded by this first visit (the page and every resource), and the URLs."""
+    return page.evaluate(
+        """() => {
+            const entries = [...performance.getEntriesByType('navigation'),
+                             ...performance.getEntriesByType('resource')];
+            return [entries.reduce((sum, e) => sum + (e.encodedBodySize || 0), 0),
+                    entries.map(e => e.name)];
+        }"""
+    )
+
+
+def serious_violations(page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => (await axe.run(document)).violations")
+    return [
+        f"{v['id']} ({v['impact']}, {len(v['nodes'])}x): {v['nodes'][0]['target']}"
+        for v in result
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def shoot_figures(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    figures = page.locator(".js-plotly-plot")
+    for i in range(figures.count()):
+        figures.nth(i).screenshot(path=str(SHOTS / f"{name}-figure{i}.png"))
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_in_a_browser(site, browser, path):
+    problems, blocked = [], []
+    page, figures = open_page(browser, site, path, 1280, problems, blocked)
+    name = path.replace("/", "_").removesuffix(".html")
+
+    weight, urls = page_weight(page)
+    kind = "figures" if figures else "text"
+    print(f"{path}: {weight / 1e6:.2f} MB on a first visit, {figures} figures")
+    with open(WEIGHTS, "a") as f:
+        f.write(json.dumps({"page": path, "bytes": weight, "figures": figures}) + "\n")
+    assert weight <= MAX_BYTES[kind], f"{weight / 1e6:.2f} MB, over {MAX_BYTES[kind] / 1e6} MB"
+    if not figures:
+        assert not [u for u in urls if "plotly" in u], "a page without figures loads plotly.js"
+    assert not page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
+
+    if AXE.exists():
+        violations = serious_violations(page)
+        assert not violations, f"accessibility: {violations}"
 
     explorables = page.locator(".js-plotly-plot:has(.slider-rail-rect)")
     for i in range(explorables.count()):
@@ -109,9 +159,37 @@ def test_page_in_a_browser(site, browser, path):
         page.mouse.click(x, rail["y"] + rail["height"] / 2)
         page.wait_for_timeout(300)
         assert plot_states(page) != before, f"moving explorable {i}'s slider did not change it"
+        before = plot_states(page)
+        keyboard = figure.locator("xpath=..").locator(".dlbook-range")
+        keyboard.focus()
+        page.keyboard.press("ArrowLeft" if active < steps / 2 else "ArrowRight")
+        page.wait_for_timeout(300)
+        assert plot_states(page) != before, f"the keyboard did not move explorable {i}"
 
+    shoot_figures(page, f"{name}-1280")
+    page.locator(".theme-switch-button").first.click()
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark", "one click: dark"
+    if figures:
+        page.wait_for_timeout(300)
+        backgrounds = page.evaluate(
+            "() => [...document.querySelectorAll('.js-plotly-plot')]"
+            ".map(gd => gd._fullLayout.plot_bgcolor)"
+        )
+        assert all(b != "white" for b in backgrounds), f"figures stayed light: {backgrounds}"
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SHOTS / (path.replace("/", "_") + ".png"), full_page=True)
+    page.screenshot(path=SHOTS / f"{name}-dark.png", full_page=True)
     page.close()
+
+    phone, _ = open_page(browser, site, path, PHONE, problems, blocked)
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE + 1, f"at {PHONE} px the page scrolls sideways ({width} px wide)"
+    too_wide = phone.evaluate(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].filter(gd =>"
+        " gd.getBoundingClientRect().right > document.documentElement.clientWidth + 1).length"
+    )
+    assert too_wide == 0, f"{too_wide} figures stick out of a {PHONE} px screen"
+    shoot_figures(phone, f"{name}-{PHONE}")
+    phone.close()
+
     assert not blocked, f"requests outside localhost: {blocked}"
     assert not problems, f"console errors: {problems}"

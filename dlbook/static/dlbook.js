@@ -1,0 +1,139 @@
+// The book's figures on the page: dark mode, an accessible name and description,
+// keyboard control of every explorable's slider, and a width that fits a phone.
+// Plotly figures are drawn by the divs MyST-NB writes; this runs once they exist.
+"use strict";
+
+(() => {
+  const templates = window.DLBOOK_TEMPLATES || {};
+  const figures = () => [...document.querySelectorAll(".js-plotly-plot")];
+  const theme = () => document.documentElement.dataset.theme === "dark" ? "dark" : "light";
+
+  // The theme button cycles light -> dark (and back). pydata-sphinx-theme's own cycle goes
+  // through "auto" first, which on a light system changes nothing a reader can see.
+  function setMode(mode) {
+    document.documentElement.dataset.mode = mode;
+    document.documentElement.dataset.theme = mode;
+    localStorage.setItem("mode", mode);
+    localStorage.setItem("theme", mode);
+  }
+  function toggleTheme(event) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    setMode(theme() === "dark" ? "light" : "dark");
+  }
+
+  function applyTemplate(gd) {
+    const template = templates[theme()];
+    if (template && gd.layout && gd._dlbookTheme !== theme()) {
+      gd._dlbookTheme = theme();
+      window.Plotly.relayout(gd, { template });
+    }
+  }
+
+  // A name (the title) and a description (the "What to notice" text after the figure).
+  function describe(gd, index) {
+    const box = gd.closest(".cell_output, .output") || gd;
+    const title = ((gd.layout.title && gd.layout.title.text) || "").replace(/<[^>]+>/g, " ");
+    const sliders = (gd.layout.sliders || []).length;
+    box.setAttribute("role", "figure");
+    box.setAttribute("aria-label", (sliders ? "Explorable figure: " : "Figure: ") +
+      (title.trim() || "untitled"));
+    const cell = gd.closest(".cell");
+    let next = cell && cell.nextElementSibling;
+    while (next && next.classList.contains("cell") && next.textContent.trim() === "") {
+      next = next.nextElementSibling;
+    }
+    if (next && /^(What to notice|Read)/.test(next.textContent.trim())) {
+      next.id = next.id || `dlbook-figure-notes-${index}`;
+      box.setAttribute("aria-describedby", next.id);
+    }
+  }
+
+  // A native range input drives the figure's plotly slider, so the keyboard can move it.
+  function keyboardSlider(gd, index) {
+    const slider = (gd.layout.sliders || [])[0];
+    if (!slider || gd.parentElement.querySelector(".dlbook-range")) return;
+    const prefix = ((slider.currentvalue && slider.currentvalue.prefix) || "value").trim();
+    const range = document.createElement("input");
+    Object.assign(range, {
+      type: "range", min: 0, max: slider.steps.length - 1, step: 1,
+      value: slider.active || 0, className: "dlbook-range",
+    });
+    range.setAttribute("aria-label", `${prefix.replace(/=$/, "").trim()}: move with the arrow keys`);
+    const label = (i) => slider.steps[i].label;
+    range.setAttribute("aria-valuetext", label(range.value));
+    range.addEventListener("input", () => {
+      const step = slider.steps[range.value];
+      range.setAttribute("aria-valuetext", step.label);
+      window.Plotly.animate(gd, step.args[0], step.args[1]);
+      window.Plotly.relayout(gd, { "sliders[0].active": Number(range.value) });
+    });
+    gd.on("plotly_sliderchange", (event) => {
+      range.value = event.step._index;
+      range.setAttribute("aria-valuetext", label(range.value));
+    });
+    gd.parentElement.insertBefore(range, gd.nextSibling);
+  }
+
+  // Figures with a fixed width wider than the column shrink to it (phones).
+  function fitWidth(gd) {
+    const column = gd.closest(".cell_output, .output, .bd-article") || gd.parentElement;
+    const room = column.clientWidth;
+    if (gd.layout.width && room && gd.layout.width > room) {
+      gd.style.width = `${room}px`;  // the div keeps the width plotly.py wrote into its style
+      window.Plotly.relayout(gd, { width: room });
+    }
+  }
+
+  // Code that scrolls sideways must be reachable by keyboard.
+  function focusableScrollers() {
+    document.querySelectorAll("div.highlight pre, .cell_output pre").forEach((pre) => {
+      if (pre.scrollWidth > pre.clientWidth && !pre.hasAttribute("tabindex")) {
+        pre.setAttribute("tabindex", "0");
+      }
+    });
+  }
+
+  // Controls named differently from what they show (the theme's "Search" button shows
+  // "Search Ctrl+K", MyST-NB's "Toggle hidden content" shows "Show code cell source"):
+  // a speech user says what is shown, so the name must contain it (WCAG 2.5.3).
+  function nameWhatIsShown() {
+    document.querySelectorAll("button[aria-label], summary[aria-label]").forEach((control) => {
+      const shown = control.textContent.replace(/\s+/g, " ").trim();
+      const name = control.getAttribute("aria-label");
+      if (shown && !name.toLowerCase().includes(shown.toLowerCase())) {
+        control.setAttribute("aria-label", shown);
+      }
+    });
+  }
+
+  function setUp() {
+    nameWhatIsShown();
+    document.querySelectorAll(".theme-switch-button").forEach((button) => {
+      button.addEventListener("click", toggleTheme, true);
+    });
+    figures().forEach((gd, i) => {
+      describe(gd, i);
+      keyboardSlider(gd, i);
+      fitWidth(gd);
+      applyTemplate(gd);
+    });
+    focusableScrollers();
+    new MutationObserver(() => figures().forEach(applyTemplate)).observe(
+      document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
+    window.addEventListener("resize", () => figures().forEach(fitWidth));
+  }
+
+  // Plotly draws each div from an inline script as the page loads; wait for all of them
+  // (at most ten seconds).
+  window.addEventListener("load", () => {
+    const pending = () => document.querySelectorAll(".plotly-graph-div:not(.js-plotly-plot)");
+    const start = Date.now();
+    const wait = setInterval(() => {
+      if (pending().length === 0 || Date.now() - start > 10000) {
+        clearInterval(wait);
+        setUp();
+      }
+    }, 50);
+  });
+})();

@@ -1,0 +1,157 @@
+"""The GitHub workflows, executed here before they reach GitHub.
+
+For each workflow job that can run on this machine, a clean clone of the repository
+runs the job's steps in order, with the workflow's, job's and step's ``env`` and the
+``${{ ... }}`` expressions GitHub would fill in. The few ``uses:`` steps are mapped to
+local equivalents (below); the jobs run on this Debian host rather than in the
+``python:3.11-bookworm`` container they name (same Debian, same Python minor).
+
+What cannot run here, and stays untested:
+- ``deploy.yml``'s ``deploy`` job (actions/deploy-pages publishes to GitHub Pages);
+- ``colab.yml``'s last step (the force-push of the notebooks branch);
+- ``gpu.yml`` on a GPU: its steps run on the CPU, its ``nvidia-smi`` check cannot;
+- ``weekly.yml``: it installs the newest releases over the pinned environment, and its
+  audit and Jupyter Book 2 canary need the network beyond the package registries.
+The builds run in the quick profile here (deploy and gpu use the full one on GitHub),
+with the execution cache of the outer build restored, as actions/cache would. The
+nested ``.ci/run`` of ``ci.yml`` sets ``DLBOOK_NESTED_CI=1``, so its test command skips
+the tests the outer run has already run on this machine (browsers, clients, venvs).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+WORKFLOWS = ROOT / ".github" / "workflows"
+JOBS = {  # (workflow, job): what changes here, and why
+    ("colab.yml", "notebooks"): {},
+    ("deploy.yml", "build"): {"DLBOOK_PROFILE": "quick"},  # full takes an hour on 2 CPUs
+    ("gpu.yml", "full-profile"): {"DLBOOK_PROFILE": "quick"},  # no GPU: the CPU, quick
+    ("ci.yml", "test"): {"DLBOOK_NESTED_CI": "1"},
+}
+NOT_HERE = {
+    "nvidia-smi": "no GPU on this machine",
+    "git push": "pushing to GitHub",
+}
+
+
+def expand(text: str, context: dict[str, str]) -> str:
+    """Fill in ``${{ name }}`` from ``context``; anything else is an error."""
+
+    def value(match):
+        name = match.group(1).strip()
+        if name not in context:
+            raise KeyError(f"no local value for the expression {name!r}")
+        return context[name]
+
+    return re.sub(r"\$\{\{(.*?)\}\}", value, str(text))
+
+
+def restore_cache(step: dict, clone: Path) -> None:
+    """actions/cache: restore what this machine already has (a cache hit)."""
+    for path in step["with"]["path"].split():
+        if path == ".data" and os.environ.get("DLBOOK_DATA"):
+            (clone / ".data").symlink_to(os.environ["DLBOOK_DATA"])
+        elif path == "_build/.jupyter_cache" and (ROOT / path).is_dir():
+            shutil.copytree(ROOT / path, clone / path, symlinks=True)
+
+
+def run_job(workflow: str, job_name: str, overrides: dict, tmp: Path) -> list[str]:
+    """Run one job's steps in a clean clone; return what was not reproduced."""
+    spec = yaml.safe_load((WORKFLOWS / workflow).read_text())
+    job = spec["jobs"][job_name]
+    clone = tmp / "clone"
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    context = {
+        "github.workspace": str(clone),
+        "runner.temp": str(tmp / "runner-temp"),
+        "github.sha": sha,
+        "github.server_url": "https://github.com",
+        "github.repository": "dlbook/dlbook",
+    }
+    (tmp / "runner-temp").mkdir()
+    env = {**os.environ, **{k: expand(v, context) for k, v in spec.get("env", {}).items()}}
+    env.update({k: expand(v, context) for k, v in job.get("env", {}).items()})
+    env.update(overrides)
+    skipped = []
+    for step in job["steps"]:
+        uses = step.get("uses", "").split("@")[0]
+        if uses == "actions/checkout":
+            subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+        elif uses in ("actions/setup-python", "actions/setup-node"):
+            continue  # this machine's Python 3.11 and Node 20 (tests check the versions)
+        elif uses == "actions/cache":
+            restore_cache(step, clone)
+        elif uses in ("actions/upload-artifact", "actions/upload-pages-artifact"):
+            path = clone / expand(step["with"]["path"], context)
+            if step["with"].get("if-no-files-found") != "ignore":
+                assert path.exists(), f"{workflow}: nothing to upload at {path}"
+        elif uses:
+            skipped.append(f"{workflow} {job_name}: {uses}")
+        else:
+            script = expand(step["run"], context)
+            reason = next((why for what, why in NOT_HERE.items() if what in script), None)
+            if reason:
+                skipped.append(f"{workflow} {job_name}: {step.get('name', script)} ({reason})")
+                continue
+            step_env = {**env, **{k: expand(v, context) for k, v in step.get("env", {}).items()}}
+            result = subprocess.run(
+                ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+                cwd=clone,
+                env=step_env,
+                capture_output=True,
+                text=True,
+            )
+            assert result.returncode == 0, (
+                f"{workflow} {job_name}, step {step.get('name', script)!r} failed:\n"
+                f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+            )
+    return skipped
+
+
+@pytest.fixture
+def editable_install():
+    """Steps that `pip install -e .` point dlbook at their clone: point it back after."""
+    yield
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "-e", str(ROOT)],
+        check=True,
+    )
+
+
+def test_this_machine_matches_the_workflows_toolchain():
+    versions = {
+        str(s.get("with", {}).get("python-version")) for s in _steps("actions/setup-python")
+    }
+    assert versions <= {f"{sys.version_info.major}.{sys.version_info.minor}"}, versions
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout
+    assert all(
+        node.startswith(f"v{s['with']['node-version']}.") for s in _steps("actions/setup-node")
+    )
+
+
+def _steps(action: str) -> list[dict]:
+    steps = []
+    for path in WORKFLOWS.glob("*.yml"):
+        for job in yaml.safe_load(path.read_text())["jobs"].values():
+            steps += [s for s in job.get("steps", []) if s.get("uses", "").startswith(action)]
+    return steps
+
+
+@pytest.mark.outer_ci_only
+@pytest.mark.parametrize("workflow, job", list(JOBS), ids=lambda v: str(v))
+def test_workflow_job_runs_here(workflow, job, tmp_path, editable_install):
+    skipped = run_job(workflow, job, JOBS[workflow, job], tmp_path)
+    print(f"{workflow} {job}: ran; not reproduced here: {skipped or 'nothing'}")
