@@ -18,6 +18,8 @@ import pytest
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.outer_ci_only  # see conftest.py
+
 FRONT = """---
 jupytext:
   text_representation:

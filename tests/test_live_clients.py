@@ -17,6 +17,8 @@ from conftest import ROOT
 from dlbook import book
 from tests import jupyter_client as jc
 
+pytestmark = pytest.mark.outer_ci_only  # see conftest.py
+
 LIVE = [p for p in book.chapters(ROOT) if "explore.explorable(" in p.read_text()]
 SHOTS = ROOT / "_build" / "screenshots" / "live"
 
