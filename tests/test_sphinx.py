@@ -1,0 +1,149 @@
+"""dlbook.sphinx's pure parts, in milliseconds: cache keys, failed-claim detection,
+numbers quoted from a report, and the header links. The whole extension runs in
+tests/test_build.py (tiny books) and the browser test (the real book)."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+from dlbook import report, sphinx
+
+
+def key(**changes) -> dict[str, str]:
+    base = {
+        "profile": "quick",
+        "seed": "0",
+        "device": "cpu",
+        "dlbook": "0.2.0+abc",
+        "torch": "2.15.0",
+        "numpy": "2.4.6",
+        "python": "3.11.7",
+    }
+    return {**base, **changes}
+
+
+def test_every_setting_that_changes_outputs_changes_the_cache_folder(tmp_path):
+    folders = {sphinx.cache_folder(tmp_path, key())}
+    for name, value in [
+        ("profile", "full"),
+        ("seed", "1"),
+        ("device", "cuda"),
+        ("dlbook", "0.2.0+def"),
+        ("torch", "2.16.0"),
+        ("numpy", "2.5.0"),
+        ("python", "3.12.1"),
+    ]:
+        folders.add(sphinx.cache_folder(tmp_path, key(**{name: value})))
+    assert len(folders) == 8
+    assert sphinx.cache_folder(tmp_path, key()).name.startswith("quick-seed0-cpu-")
+
+
+def test_execution_key_reads_the_environment(monkeypatch):
+    monkeypatch.setenv("DLBOOK_PROFILE", "full")
+    monkeypatch.setenv("DLBOOK_SEED", "3")
+    monkeypatch.setenv("DLBOOK_DEVICE", "cpu")
+    assert {
+        "profile": "full",
+        "seed": "3",
+        "device": "cpu",
+    }.items() <= sphinx.execution_key().items()
+
+
+def error(ename: str, evalue: str, line: str):
+    trace = [
+        "\x1b[0;31m---------------------------------------------------------------------------",
+        f"\x1b[0;31m{ename}\x1b[0m  Traceback (most recent call last)",
+        f"Cell In[7], line 3\n      1 x = 1\n      2 y = 2\n\x1b[0;32m----> 3\x1b[0m {line}\n",
+        f"\x1b[0;31m{ename}\x1b[0m: {evalue}",
+    ]
+    return new_output("error", ename=ename, evalue=evalue, traceback=trace)
+
+
+def test_failures_name_the_claim_and_what_was_measured():
+    nb = new_notebook(
+        cells=[
+            new_code_cell("ok", outputs=[new_output("stream", name="stdout", text="fine")]),
+            new_code_cell(
+                "x", outputs=[error("AssertionError", "0.912", "assert acc > 0.95, acc")]
+            ),
+            new_code_cell("y", outputs=[error("ValueError", "bad shape", "model(x)")]),
+            new_code_cell("z", outputs=[error("KeyError", "'a'", "d['a']")]),
+        ]
+    )
+    nb.cells[3].metadata["tags"] = ["raises-exception"]  # shown on purpose
+    found = sphinx.failures(nb)
+    assert [f["cell"] for f in found] == [1, 2]
+    assert found[0]["claim"] == "assert acc > 0.95, acc" and found[0]["measured"] == "0.912"
+    assert sphinx.describe(found[0]) == (
+        "self-check failed: assert acc > 0.95, acc -- this run measured 0.912"
+    )
+    assert sphinx.describe(found[1]) == "ValueError in cell 2: bad shape"
+
+
+def test_a_clean_notebook_has_no_failures():
+    nb = nbformat.v4.new_notebook(cells=[new_code_cell("1 + 1")])
+    assert sphinx.failures(nb) == []
+
+
+@pytest.mark.parametrize(
+    "numbers, spec, text",
+    [
+        ([0.9833, 0.9847, 0.9828], ".1%", "98.3–98.5%"),
+        ([0.5, 0.5], ".0%", "50%"),
+        ([1.618, 1.627], ".2f", "1.62–1.63"),
+        ([3, 7, 5], "", "3–7"),
+    ],
+)
+def test_report_ranges_read_as_prose(numbers, spec, text):
+    assert report.spread(numbers, spec) == text
+
+
+def test_seeds_read_as_prose():
+    assert report.seeds_phrase([2, 0, 1]) == "seeds 0, 1 and 2"
+    assert report.seeds_phrase([4]) == "seed 4"
+
+
+def test_report_values_pick_one_metric_of_one_chapter():
+    rows = [
+        {"kind": "metric", "chapter": "a", "metric": "m", "seed": 0, "value": 1.0},
+        {"kind": "metric", "chapter": "a", "metric": "m", "seed": 1, "value": 2.0},
+        {"kind": "metric", "chapter": "b", "metric": "m", "seed": 0, "value": 9.0},
+        {"kind": "run", "chapter": "a", "seed": 0, "seconds": 3.0, "passed": True},
+    ]
+    assert report.values(rows, "a", "m") == {0: 1.0, 1: 2.0}
+
+
+def test_header_links_open_colab_notebooks_and_the_page_problem_form():
+    class Config:
+        html_theme_options = {"repository_url": "https://github.com/dlbook/dlbook"}
+
+    class App:
+        config = Config()
+
+    buttons = [
+        {
+            "buttons": [
+                {
+                    "url": "https://colab.research.google.com/github/dlbook/dlbook/blob/main/book/x.md"
+                },
+                {"url": "https://github.com/dlbook/dlbook/issues/new?title=x"},
+            ]
+        }
+    ]
+    sphinx._fix_header_links(App(), "book/x", None, {"header_buttons": buttons}, None)
+    colab, issue = buttons[0]["buttons"]
+    assert colab["url"].endswith("/blob/notebooks/book/x.ipynb")
+    assert "template=page_problem.yml" in issue["url"] and "page=book%2Fx" in issue["url"]
+
+
+def test_the_plotly_json_is_dropped_and_nothing_else():
+    class Mime:
+        def __init__(self, mime_type):
+            self.mime_type = mime_type
+
+    assert (
+        sphinx.PlotlyJsonMime.handle_mime(None, Mime("application/vnd.plotly.v1+json"), False) == []
+    )
+    assert sphinx.PlotlyJsonMime.handle_mime(None, Mime("text/html"), False) is None
