@@ -248,7 +248,7 @@ def ensure(name: str) -> Path:
         except OSError as error:
             raise DataUnavailableError(
                 f"Dataset {ds.name!r} could not be read or written in the data cache: "
-                f"{explain_os_error(error, root)}"
+                f"{explain_os_error(error, root, f'python -m dlbook fetch {ds.name}')}"
             ) from None
     return root
 
@@ -272,5 +272,5 @@ def status(name: str) -> str:
     except CorruptFileError as error:
         return f"corrupt: {error.path}"
     except OSError as error:
-        return f"unreadable: {explain_os_error(error, root)}"
+        return f"unreadable: {explain_os_error(error, root, f'python -m dlbook fetch {ds.name}')}"
     return "compressed" if "compressed" in states else "verified"

@@ -61,17 +61,23 @@ def write_atomically(target: Path, fill: Callable[[BinaryIO], None], expected: s
             os.remove(tmp)
 
 
-def explain_os_error(error: OSError, folder: Path) -> str:
-    """What an ``OSError`` in ``folder`` means for the reader, and the fix."""
+def explain_os_error(error: OSError, folder: Path, fill: str | None = None) -> str:
+    """What an ``OSError`` in ``folder`` means for the reader, and the fix.
+
+    ``fill`` is the command that puts the missing files into ``folder`` (for example
+    ``python -m dlbook fetch mnist``), named in the advice for a shared folder.
+    """
+    fill = f" ({fill})" if fill else ""
     if isinstance(error, PermissionError) or error.errno in (errno.EACCES, errno.EPERM):
         return (
-            f"permission denied in {folder} ({error}). Ask its owner to make it readable "
-            f"(chmod -R a+rX '{folder}'), or point DLBOOK_DATA at a folder of your own."
+            f"permission denied ({error}). If {folder} is shared, ask its owner to make it "
+            f"readable (chmod -R a+rX '{folder}') and to fetch what is missing there{fill}; "
+            "or point DLBOOK_DATA at a folder of your own."
         )
     if error.errno == errno.EROFS:
         return (
-            f"{folder} is on a read-only file system ({error}), and the file is not there. "
-            "Ask whoever manages the shared copy to fetch it, or point DLBOOK_DATA at a "
+            f"{folder} is on a read-only file system ({error}), and a file is missing there. "
+            f"Ask whoever manages the shared copy to fetch it{fill}, or point DLBOOK_DATA at a "
             "writable folder."
         )
     if error.errno == errno.ENOSPC:
@@ -79,4 +85,10 @@ def explain_os_error(error: OSError, folder: Path) -> str:
             f"no space left on the device that holds {folder} ({error}). Free some space "
             "or point DLBOOK_DATA at a folder on another disk."
         )
-    return str(error)
+    if error.errno == errno.EDQUOT:
+        return (
+            f"your disk quota is used up on the file system that holds {folder} ({error}). "
+            "Free some space, or point DLBOOK_DATA at a folder with room (on a cluster, a "
+            "project or scratch folder rather than your home)."
+        )
+    return f"{error} (in {folder})"

@@ -4,6 +4,7 @@ in the open (or shows this source with ``literalinclude``); it never keeps a cop
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral
 
 from torch import nn
 
@@ -14,8 +15,20 @@ def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU, dropout: fl
     ``mlp([784, 256, 10])`` is one hidden layer of 256 ReLU units. The last layer
     has no activation: it returns logits.
     """
-    if len(sizes) < 2 or any(int(s) < 1 for s in sizes):
-        raise ValueError(f"sizes must list at least input and output widths >= 1, got {sizes}.")
+    if (
+        isinstance(sizes, str | Integral)
+        or len(sizes) < 2
+        or not all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in sizes)
+    ):
+        raise ValueError(
+            f"sizes must list at least input and output widths >= 1, got {sizes!r}; "
+            "e.g. mlp([784, 256, 10])."
+        )
+    if not (isinstance(activation, type) and issubclass(activation, nn.Module)):
+        raise TypeError(
+            f"activation must be a module class such as nn.ReLU (not an instance like "
+            f"nn.ReLU()), got {activation!r}."
+        )
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout is a probability in [0, 1), got {dropout}.")
     layers: list[nn.Module] = [nn.Flatten()]
@@ -31,8 +44,10 @@ def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU, dropout: fl
 class LeNet5(nn.Module):
     """LeNet-5 in modern dress: ReLU and max pooling. Input (N, 1, 28, 28)."""
 
-    def __init__(self, num_classes=10):
+    def __init__(self, num_classes: int = 10):
         super().__init__()
+        if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 2:
+            raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}.")
         self.features = nn.Sequential(
             nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.ReLU(),  # 6 x 28 x 28
             nn.MaxPool2d(2),  # 6 x 14 x 14

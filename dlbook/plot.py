@@ -255,6 +255,11 @@ def confusion_matrix(
     if t.shape != p.shape:
         raise ValueError(f"y_true {t.shape} and y_pred {p.shape} must have the same shape.")
     k = max(t.max(), p.max()) + 1 if class_names is None else len(class_names)
+    if class_names is not None and max(t.max(), p.max()) >= k:
+        raise ValueError(
+            f"class_names has {k} names but the labels go up to {max(t.max(), p.max())}; "
+            "give one name per class, in the order of the class ids."
+        )
     counts = np.zeros((k, k), dtype=int)
     np.add.at(counts, (t, p), 1)
     names = [str(c) for c in (class_names or range(k))]

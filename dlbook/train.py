@@ -8,6 +8,7 @@ loop (and "Run All") while the model keeps what it learned.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -116,8 +117,17 @@ def evaluate(
     _check_batch(out, y)
     result = {"loss": loss_fn(out, y).item()}
     if metric is not None:
-        result[getattr(metric, "__name__", "metric")] = metric(out, y)
+        result[metric_name(metric)] = metric(out, y)
     return result
+
+
+def metric_name(metric: Callable) -> str:
+    """The key a metric gets in a history: its function's name (``accuracy``), also through
+    ``functools.partial``; ``metric`` for a lambda or a callable object."""
+    while isinstance(metric, functools.partial):
+        metric = metric.func
+    name = getattr(metric, "__name__", "<lambda>")
+    return "metric" if name == "<lambda>" else name
 
 
 def _pair(data, name: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -127,7 +137,7 @@ def _pair(data, name: str) -> tuple[torch.Tensor, torch.Tensor]:
         size = f" of {len(data)}" if isinstance(data, tuple | list) else ""
         raise TypeError(
             f"{name} must be a tuple (x, y) of two tensors, got a {kind}{size}; "
-            f"e.g. {name}=(x_val, y_val)."
+            f"e.g. {name}=(x_{name}, y_{name})."
         )
     return data
 
@@ -237,6 +247,12 @@ def ema_update(average: nn.Module, model: nn.Module, decay: float) -> None:
     Buffers (batch-norm statistics) are copied as they are."""
     if not 0.0 <= decay <= 1.0:
         raise ValueError(f"decay is a fraction in [0, 1], e.g. 0.999; got {decay}.")
+    shapes = [[tuple(t.shape) for t in m.state_dict().values()] for m in (average, model)]
+    if shapes[0] != shapes[1]:
+        raise ValueError(
+            "average and model must be the same network; make the average a copy: "
+            "average = copy.deepcopy(model)."
+        )
     for p_avg, p in zip(average.parameters(), model.parameters(), strict=True):
         p_avg.lerp_(p, 1.0 - decay)
     for b_avg, b in zip(average.buffers(), model.buffers(), strict=True):

@@ -1,9 +1,14 @@
+"""The shipped checkpoints: verified, loaded as plain tensors, accurate on the real test sets
+(when they are cached), and retrained on tiny data without leaving a half-written file."""
+
 import pytest
 import torch
 
-from dlbook import checkpoints, data, files, train
+from dlbook import checkpoints, data, files, judge, train
+from tests import fake_data
 
 
+@fake_data.needs_real_data("mnist", "fashion-mnist")
 @pytest.mark.parametrize("name, dataset, floor", [("mnist-judge", "mnist", 0.99),
                                                    ("fashion-lenet", "fashion-mnist", 0.90)])  # fmt: skip
 def test_shipped_checkpoint_loads_verified_and_accurate(name, dataset, floor):
@@ -16,13 +21,11 @@ def test_shipped_checkpoint_loads_verified_and_accurate(name, dataset, floor):
 def test_checkpoint_errors_name_the_fix(tmp_path, monkeypatch):
     with pytest.raises(KeyError, match="choose one of: fashion-lenet, mnist-judge"):
         checkpoints.load("imagenet-resnet")
+    original = checkpoints.path("mnist-judge").read_bytes()
     monkeypatch.setattr(checkpoints, "WEIGHTS", tmp_path)
     with pytest.raises(FileNotFoundError, match="python -m dlbook checkpoint train mnist-judge"):
         checkpoints.load("mnist-judge")
-    original = (
-        checkpoints.Path(checkpoints.__file__).resolve().parent / "weights" / "mnist-judge.pt"
-    )
-    corrupt = bytearray(original.read_bytes())
+    corrupt = bytearray(original)
     corrupt[-100] ^= 0xFF
     (tmp_path / "mnist-judge.pt").write_bytes(bytes(corrupt))
     with pytest.raises(files.CorruptFileError, match="does not match its recorded sha256"):
@@ -33,3 +36,20 @@ def test_checkpoints_are_plain_tensors():
     # weights_only=True loading: the file holds a state dict of tensors and nothing executable
     state = torch.load(checkpoints.path("mnist-judge"), map_location="cpu", weights_only=True)
     assert all(isinstance(v, torch.Tensor) for v in state.values())
+
+
+def test_retraining_on_tiny_data_writes_a_loadable_file(tmp_path, monkeypatch):
+    fake_data.install(monkeypatch, tmp_path / "cache")
+    monkeypatch.setattr(checkpoints, "WEIGHTS", tmp_path / "weights")
+    target, accuracy, digest = checkpoints.train_checkpoint("mnist-judge", seed=0)
+    assert target == tmp_path / "weights" / "mnist-judge.pt" and 0.0 <= accuracy <= 1.0
+    assert files.sha256(target) == digest and fake_data.leftovers(tmp_path) == []
+    state = torch.load(target, weights_only=True)
+    assert set(state) == set(checkpoints.models.LeNet5().state_dict())
+
+
+def test_the_judge_reads_digits_with_the_shipped_checkpoint():
+    images = torch.zeros(3, 1, 28, 28)
+    digit, confidence = judge.read(images)
+    assert digit.shape == confidence.shape == (3,) and bool((confidence <= 1).all())
+    assert judge.class_histogram(images).sum() == 3

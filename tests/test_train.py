@@ -1,3 +1,5 @@
+import functools
+
 import pytest
 import torch
 from torch import nn
@@ -113,3 +115,71 @@ def test_fit_one_cycle_warms_up_then_anneals():
         train.fit_one_cycle(model, blobs(), epochs=1, max_lr=0)
     with pytest.raises(ValueError, match="epochs must be a positive integer"):
         train.fit_one_cycle(model, blobs(), epochs=0)
+
+
+def test_a_partial_metric_is_named_after_its_function():
+    def top_k(logits, y, k):
+        return (logits.topk(k, dim=1).indices == y[:, None]).any(dim=1).float().mean().item()
+
+    x, y = blobs()
+    history = train.fit(
+        models.mlp([2, 2]),
+        (x, y),
+        epochs=1,
+        lr=0.1,
+        val=(x, y),
+        metric=functools.partial(top_k, k=1),
+    )
+    assert history.keys() == ["epoch", "train_loss", "val_loss", "val_top_k"]
+    scores = train.evaluate(models.mlp([2, 2]), (x, y), metric=lambda out, y: 0.5)
+    assert scores["metric"] == 0.5
+    assert set(train.evaluate(models.mlp([2, 2]), (x, y), metric=None)) == {"loss"}
+
+
+def test_an_error_the_loss_raises_passes_through_unchanged():
+    x, y = blobs()
+
+    def loss_fn(out, yb):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    with pytest.raises(torch.OutOfMemoryError, match="^CUDA out of memory") as error:
+        train.fit(models.mlp([2, 2]), (x, y), epochs=1, lr=0.1, loss_fn=loss_fn)
+    assert "shape" not in str(error.value) and "one output per class" not in str(error.value)
+
+
+def test_outputs_and_targets_on_different_devices_are_named():
+    x, y = blobs()
+    model = models.mlp([2, 2]).to("meta")  # a second device every machine has
+
+    class OnMeta:  # batches that stay where they are: fit moves only (x, y) tuples' model
+        def __iter__(self):
+            yield x.to("meta"), y
+
+    with pytest.raises(ValueError, match="output is on meta but the targets are on cpu"):
+        train.fit(model, OnMeta(), epochs=1, lr=0.1)
+
+
+def test_predict_restores_training_mode():
+    model = models.mlp([2, 4, 2], dropout=0.5)
+    model.train()
+    assert train.predict(model, torch.zeros(3, 2)).shape == (3, 2) and model.training
+    model.eval()
+    train.predict(model, torch.zeros(3, 2))
+    assert not model.training
+
+
+def test_history_extend_numbers_later_epochs_on():
+    first = train.History([{"epoch": 1, "train_loss": 0.9}])
+    later = train.History([{"epoch": 1, "train_loss": 0.5}, {"epoch": 2, "train_loss": 0.4}])
+    assert first.extend(later)["epoch"] == [1, 2, 3] and first.last("train_loss") == 0.4
+
+
+def test_fit_steps_a_scheduler_per_epoch_or_per_step():
+    x, y = blobs()
+    for every, steps in (("epoch", 2), ("step", 2 * 4)):
+        model = models.mlp([2, 2])
+        optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.5**step)
+        train.fit(model, (x, y), epochs=2, optimizer=optimizer, scheduler=schedule,
+                  schedule_every=every)  # fmt: skip
+        assert optimizer.param_groups[0]["lr"] == 0.5**steps
