@@ -4,11 +4,13 @@ A thin front end over ``python -m pytest book/...`` (nbval, the same execution t
 tests run): for each seed it runs the chapters with ``DLBOOK_PROFILE``, ``DLBOOK_SEED``
 and ``DLBOOK_REPORT`` set, so every number in the report comes from a run whose hidden
 self-check asserted it, and ``conftest.py`` adds each chapter's wall time and verdict.
-It then prints one row per chapter and exits non-zero if a chapter failed or went over
-its budget (quick 30 s, full 180 s).
+It then prints one row per chapter and the self-checks that came closest to failing
+(:mod:`dlbook.margins`), and exits non-zero if a chapter failed or went over its budget
+(quick 30 s, full 180 s). ``--threads 1 2`` runs each seed at both thread counts.
 
     python benchmarks/run_book.py --profile quick
     python benchmarks/run_book.py --profile full --seeds 0 1 2 --report reports/full-cpu.jsonl
+    python benchmarks/run_book.py --profile quick --seeds 3 4 --threads 1 2
     python benchmarks/run_book.py --compare reports/full-cpu.jsonl reports/full-gpu.jsonl
 """
 
@@ -38,21 +40,29 @@ def run(args) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
     for seed in args.seeds:
-        env = {
-            **os.environ,
-            "DLBOOK_PROFILE": args.profile,
-            "DLBOOK_SEED": str(seed),
-            "DLBOOK_REPORT": str(path),
-        }
-        command = [sys.executable, "-m", "pytest", "-q", *map(str, pages), *args.pytest_args]
-        print(f"seed {seed}: {' '.join(command[2:4])} {len(pages)} pages", flush=True)
-        subprocess.run(command, cwd=ROOT, env=env, check=False)
+        for threads in args.threads or [None]:
+            env = {
+                **os.environ,
+                "DLBOOK_PROFILE": args.profile,
+                "DLBOOK_SEED": str(seed),
+                "DLBOOK_REPORT": str(path),
+            }
+            if threads:
+                env["DLBOOK_THREADS"] = str(threads)
+            command = [sys.executable, "-m", "pytest", "-q", *map(str, pages), *args.pytest_args]
+            label = f"seed {seed}" + (f", {threads} threads" if threads else "")
+            print(f"{label}: {' '.join(command[2:4])} {len(pages)} pages", flush=True)
+            subprocess.run(command, cwd=ROOT, env=env, check=False)
     rows = report.read(path) if path.exists() else []
     runs = [r for r in rows if r.get("kind") == "run"]
     if not runs:
         print("no chapter ran", file=sys.stderr)
         return 1
     print_table(rows, f"profile {args.profile}, seeds {args.seeds}")
+    margins = report.closest_margins(rows, n=8)
+    if len(margins):
+        print("\nclosest margins (how near each self-check came to failing):")
+        print(margins.to_string(index=False))
     print(f"\nreport: {path}")
     budget = BUDGET_SECONDS[args.profile]
     problems = [
@@ -93,6 +103,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", choices=sorted(BUDGET_SECONDS), default="quick")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument(
+        "--threads", type=int, nargs="+", help="run each seed at these DLBOOK_THREADS"
+    )
     parser.add_argument("--report", help="write the JSON-lines report here (default: a temp file)")
     parser.add_argument("--chapters", nargs="*", help="only pages whose name contains these")
     parser.add_argument(

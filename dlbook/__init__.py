@@ -67,12 +67,13 @@ def setup(chapter: str | None = None, seed: int | None = None) -> Settings:
     """
     import torch
 
-    from dlbook import plot, report, runtime
+    from dlbook import margins, plot, report, runtime
 
     threads = runtime.cpu_threads()
     torch.set_num_threads(threads)
     settings = Settings(runtime.device(), runtime.profile(), runtime.seed_everything(seed), threads)
     plot.use_book_renderer()
     report.start(chapter, settings)
+    margins.install()  # with a run report: how close each self-check comes to failing
     print(settings)
     return settings

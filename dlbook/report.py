@@ -49,6 +49,11 @@ def start(chapter: str | None, settings) -> None:
     )
 
 
+def run_fields() -> dict:
+    """Chapter, profile, seed, device, machine, torch version and threads of this run."""
+    return {k: v for k, v in _run.items() if k != "started"}
+
+
 def _plain(value):
     """A Python number or string (numpy and torch scalars become floats or ints)."""
     if isinstance(value, bool | str):
@@ -93,7 +98,7 @@ def record(metric: str, value):
                 f"record({metric!r}) before dlbook.setup(): call dlbook.setup('<chapter>') "
                 "first, so the report knows which chapter measured it."
             )
-        row = {"kind": "metric", **{k: v for k, v in _run.items() if k != "started"}}
+        row = {"kind": "metric", **run_fields()}
         row.update(metric=metric, value=value)
         row["seconds"] = round(time.perf_counter() - _run["started"], 3)
         with open(path, "a", encoding="utf-8") as f:
@@ -163,3 +168,29 @@ def table(rows: list[dict]):
         )
         out.append(row)
     return pd.DataFrame(out)
+
+
+def closest_margins(rows: list[dict], n: int = 12):
+    """The ``n`` self-checks that came closest to failing (:mod:`dlbook.margins`): each
+    check's smallest margin over seeds and thread counts, as a pandas DataFrame."""
+    import pandas as pd
+
+    worst: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        if r.get("kind") == "margin":
+            key = (r["chapter"], r["check"])
+            if key not in worst or r["margin"] < worst[key]["margin"]:
+                worst[key] = r
+    closest = sorted(worst.values(), key=lambda r: r["margin"])[:n]
+    return pd.DataFrame(
+        [
+            {
+                "chapter": r["chapter"],
+                "self-check": r["check"],
+                "margin": f"{r['margin']:.1%}",
+                "at seed": r["seed"],
+                "threads": r.get("threads", "?"),
+            }
+            for r in closest
+        ]
+    )
