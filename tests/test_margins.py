@@ -69,3 +69,16 @@ def test_nothing_is_installed_without_a_report(shell, monkeypatch):
     before = list(shell.ast_transformers)
     margins.install()
     assert shell.ast_transformers == before
+
+
+def test_closest_margins_are_per_check_worst_and_skip_exact_bounds():
+    rows = [
+        {"kind": "margin", "chapter": "a", "check": "x > 1", "margin": m, "seed": s}
+        for s, m in [(0, 0.3), (1, 0.05), (2, 0.2)]
+    ] + [
+        {"kind": "margin", "chapter": "a", "check": "abs(s) <= 1", "margin": 0.0, "seed": 0},
+        {"kind": "margin", "chapter": "b", "check": "y < 2", "margin": -0.1, "seed": 4},
+    ]
+    table = report.closest_margins(rows)
+    assert table["self-check"].tolist() == ["y < 2", "x > 1"]
+    assert table["margin"].tolist() == ["-10.0%", "5.0%"] and table["at seed"].tolist() == [4, 1]
