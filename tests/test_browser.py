@@ -39,6 +39,8 @@ WEIGHTS = ROOT / "_build" / "page-weights.jsonl"
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 PAGES = [p.relative_to(ROOT).with_suffix(".html").as_posix() for p in book.toc_pages(ROOT)]
 MAX_BYTES = {"figures": 3_000_000, "text": 1_500_000}
+# Pages that miss a goal today, each with the ceiling it may not pass (see its _about).
+KNOWN = json.loads((ROOT / "tests" / "known_page_defects.json").read_text())
 PHONE = 390
 
 
@@ -137,7 +139,12 @@ def test_page_in_a_browser(site, browser, path):
     print(f"{path}: {weight / 1e6:.2f} MB on a first visit, {figures} figures")
     with open(WEIGHTS, "a") as f:
         f.write(json.dumps({"page": path, "bytes": weight, "figures": figures}) + "\n")
-    assert weight <= MAX_BYTES[kind], f"{weight / 1e6:.2f} MB, over {MAX_BYTES[kind] / 1e6} MB"
+    ceiling = KNOWN["bytes"].get(path)
+    if ceiling:  # a known heavy page: no heavier; and off the list once it meets the goal
+        assert weight > MAX_BYTES[kind], f"{path} meets the goal: remove it from KNOWN"
+        assert weight <= ceiling, f"{weight / 1e6:.2f} MB, over its ceiling {ceiling / 1e6} MB"
+    else:
+        assert weight <= MAX_BYTES[kind], f"{weight / 1e6:.2f} MB, over {MAX_BYTES[kind] / 1e6} MB"
     if not figures:
         assert not [u for u in urls if "plotly" in u], "a page without figures loads plotly.js"
     assert not page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
@@ -182,7 +189,12 @@ def test_page_in_a_browser(site, browser, path):
 
     phone, _ = open_page(browser, site, path, PHONE, problems, blocked)
     width = phone.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE + 1, f"at {PHONE} px the page scrolls sideways ({width} px wide)"
+    known_width = KNOWN["phone_width_px"].get(path)
+    if known_width:
+        assert width > PHONE + 1, f"{path} fits a phone now: remove it from KNOWN"
+    assert width <= (known_width or PHONE + 1), (
+        f"at {PHONE} px the page scrolls sideways ({width} px)"
+    )
     too_wide = phone.evaluate(
         "() => [...document.querySelectorAll('.js-plotly-plot')].filter(gd =>"
         " gd.getBoundingClientRect().right > document.documentElement.clientWidth + 1).length"
@@ -192,4 +204,6 @@ def test_page_in_a_browser(site, browser, path):
     phone.close()
 
     assert not blocked, f"requests outside localhost: {blocked}"
+    known_errors = KNOWN["console_errors"].get(path, [])
+    problems = [p for p in problems if not any(known in p for known in known_errors)]
     assert not problems, f"console errors: {problems}"

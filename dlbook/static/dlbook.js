@@ -85,9 +85,10 @@
     }
   }
 
-  // Code that scrolls sideways must be reachable by keyboard.
+  // Code and tables that scroll sideways must be reachable by keyboard.
   function focusableScrollers() {
-    document.querySelectorAll("div.highlight pre, .cell_output pre").forEach((pre) => {
+    const scrollers = "div.highlight pre, .cell_output pre, .pst-scrollable-table-container";
+    document.querySelectorAll(scrollers).forEach((pre) => {
       if (pre.scrollWidth > pre.clientWidth && !pre.hasAttribute("tabindex")) {
         pre.setAttribute("tabindex", "0");
       }
