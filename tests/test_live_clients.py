@@ -90,26 +90,30 @@ def shot(page, name: str) -> None:
 def test_moving_a_live_slider_redraws_its_figure(request, browser, app, chapter):
     server = request.getfixturevalue("lab" if app == "lab" else "notebook7")
     page = open_chapter(browser, server, chapter, app)
-    seconds = jc.run_all(page)
-    assert jc.tracebacks(page) == [], jc.tracebacks(page)
-    boxes = jc.explorables(page)
-    assert boxes.count() >= 1, "no live explorable drew a figure"
-    redraw = jc.move_slider(page, boxes.first)
-    print(f"{app} {chapter}: ran in {seconds:.0f} s; redrawn {redraw:.2f} s after the move")
-    boxes.first.scroll_into_view_if_needed()
-    shot(page, f"{app}-{chapter.split('/')[-1]}-moved")
-    assert redraw < 5, f"redrawing took {redraw:.1f} s"
-    page.close()
+    try:  # a page left open keeps a busy JupyterLab and slows every later test
+        seconds = jc.run_all(page)
+        assert jc.tracebacks(page) == [], jc.tracebacks(page)
+        boxes = jc.explorables(page)
+        assert boxes.count() >= 1, "no live explorable drew a figure"
+        redraw = jc.move_slider(page, boxes.first)
+        print(f"{app} {chapter}: ran in {seconds:.0f} s; redrawn {redraw:.2f} s after the move")
+        boxes.first.scroll_into_view_if_needed()
+        shot(page, f"{app}-{chapter.split('/')[-1]}-moved")
+        assert redraw < 5, f"redrawing took {redraw:.1f} s"
+    finally:
+        page.close()
 
 
 @pytest.mark.parametrize("chapter", LIVE, ids=lambda p: p.stem)
 def test_every_live_explorable_draws_at_its_default(browser, lab, chapter):
     page = open_chapter(browser, lab, chapter.relative_to(ROOT).as_posix(), "lab")
-    jc.run_all(page)
-    assert jc.tracebacks(page) == [], jc.tracebacks(page)
-    drawn, expected = jc.explorables(page).count(), explorable_calls(chapter)
-    if drawn:
-        jc.explorables(page).first.scroll_into_view_if_needed()
-        shot(page, chapter.stem)
-    assert drawn == expected, f"{drawn} of {expected} live explorables drew a figure"
-    page.close()
+    try:
+        jc.run_all(page)
+        assert jc.tracebacks(page) == [], jc.tracebacks(page)
+        drawn, expected = jc.explorables(page).count(), explorable_calls(chapter)
+        if drawn:
+            jc.explorables(page).first.scroll_into_view_if_needed()
+            shot(page, chapter.stem)
+        assert drawn == expected, f"{drawn} of {expected} live explorables drew a figure"
+    finally:
+        page.close()
