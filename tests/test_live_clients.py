@@ -69,7 +69,9 @@ def open_chapter(browser, server, path: str, app: str):
     url, token = server
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     route = "lab/tree" if app == "lab" else "notebooks"
-    page.goto(f"{url}/{route}/{path}?token={token}")
+    # ?reset: a fresh JupyterLab workspace, not one that restores the last test's tabs
+    reset = "reset&" if app == "lab" else ""
+    page.goto(f"{url}/{route}/{path}?{reset}token={token}")
     return page
 
 
