@@ -138,3 +138,16 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     """An empty, private DLBOOK_DATA for tests that exercise the cache."""
     monkeypatch.setenv("DLBOOK_DATA", str(tmp_path))
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium through playwright, one per test module (the browser,
+    live-client, JupyterHub and install tests); skipped, saying why, without them."""
+    from tests import jupyter_client as jc
+
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+    if jc.chromium() is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    with sync_api.sync_playwright() as p:
+        yield p.chromium.launch(executable_path=jc.chromium(), args=jc.CHROMIUM_FLAGS)

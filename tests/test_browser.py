@@ -29,7 +29,6 @@ import pytest
 
 from conftest import ROOT
 from dlbook import book
-from tests import jupyter_client as jc
 
 pytestmark = pytest.mark.outer_ci_only  # see conftest.py
 
@@ -55,15 +54,6 @@ def site():
     WEIGHTS.unlink(missing_ok=True)
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    if jc.chromium() is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
-    with sync_api.sync_playwright() as p:
-        yield p.chromium.launch(executable_path=jc.chromium(), args=jc.CHROMIUM_FLAGS)
 
 
 def plot_states(page) -> list[str]:

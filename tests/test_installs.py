@@ -222,15 +222,6 @@ def test_colab_install_cells_provide_what_their_chapters_import(environments, re
         assert imported.stdout.startswith(str(environments.folder / "colab"))  # the wheel's
 
 
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    if jc.chromium() is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
-    with sync_api.sync_playwright() as p:
-        yield p.chromium.launch(executable_path=jc.chromium(), args=jc.CHROMIUM_FLAGS)
-
-
 OFFLINE = """\
 import urllib.request
 

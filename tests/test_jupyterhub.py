@@ -134,12 +134,3 @@ def test_the_nbgitpuller_link_opens_a_chapter_whose_explorable_draws(hub, browse
     print(f"on the hub: the figure changed {redraw:.2f} s after the slider moved")
     page.screenshot(path=str(Path(ROOT / "_build" / "jupyterhub-chapter.png")))
     page.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    if jc.chromium() is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
-    with sync_api.sync_playwright() as p:
-        yield p.chromium.launch(executable_path=jc.chromium(), args=jc.CHROMIUM_FLAGS)

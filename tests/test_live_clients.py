@@ -34,15 +34,6 @@ def explorable_calls(path) -> int:
 
 
 @pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
-    if jc.chromium() is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
-    with sync_api.sync_playwright() as p:
-        yield p.chromium.launch(executable_path=jc.chromium(), args=jc.CHROMIUM_FLAGS)
-
-
-@pytest.fixture(scope="module")
 def book_copy(tmp_path_factory):
     """A copy of book/ to open: a frontend may write what it opens."""
     root = tmp_path_factory.mktemp("reader")
