@@ -135,7 +135,8 @@ def explorables(page):
     return page.locator(".jupyter-widgets.widget-vbox:has(.widget-slider):has(.js-plotly-plot)")
 
 
-def figure_state(box) -> str:
+def figure_state(box) -> list[str]:
+    """Each figure's traces (x, y, z) and title as JSON: a trace-less figure shows '[]'."""
     return box.locator(".js-plotly-plot").evaluate_all(FIGURE_STATE)
 
 
