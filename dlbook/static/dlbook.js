@@ -75,15 +75,19 @@
     gd.parentElement.insertBefore(range, gd.nextSibling);
   }
 
-  // Figures with a fixed width wider than the column shrink to it (phones).
+  // Figures with a fixed width wider than the column shrink to it (phones), and again
+  // whenever the column narrows later (a scrollbar appears, the window is resized).
   function fitWidth(gd) {
     const column = gd.closest(".cell_output, .output, .bd-article") || gd.parentElement;
-    const room = column.clientWidth;
-    if (gd.layout.width && room && gd.layout.width > room) {
+    const style = getComputedStyle(column);
+    const room = Math.floor(column.clientWidth - parseFloat(style.paddingLeft) -
+      parseFloat(style.paddingRight));
+    if (gd.layout.width && room > 0 && gd.layout.width > room) {
       gd.style.width = `${room}px`;  // the div keeps the width plotly.py wrote into its style
       window.Plotly.relayout(gd, { width: room });
     }
   }
+  const refit = new ResizeObserver(() => figures().forEach(fitWidth));
 
   // Code and tables that scroll sideways must be reachable by keyboard.
   function focusableScrollers() {
@@ -117,12 +121,12 @@
       describe(gd, i);
       keyboardSlider(gd, i);
       fitWidth(gd);
+      refit.observe(gd.closest(".cell_output, .output, .bd-article") || gd.parentElement);
       applyTemplate(gd);
     });
     focusableScrollers();
     new MutationObserver(() => figures().forEach(applyTemplate)).observe(
       document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
-    window.addEventListener("resize", () => figures().forEach(fitWidth));
   }
 
   // Plotly draws each div from an inline script as the page loads; wait for all of them
