@@ -434,24 +434,33 @@ def _use_local_assets(app, config) -> None:
         )
         return
     config.html_static_path = [*config.html_static_path, str(PACKAGE / "static")]
-    config.templates_path = [*config.templates_path, str(_icons_as_css(app))]
+    config.templates_path = [*config.templates_path, str(_lighter_theme_templates(app))]
 
 
-def _icons_as_css(app) -> Path:
-    """Templates in which pydata-sphinx-theme no longer loads its 1.5 MB fontawesome.js.
+def _lighter_theme_templates(app) -> Path:
+    """Copies of two pydata-sphinx-theme templates, first on the template path, each
+    without one script that every page loaded and no page uses:
 
-    The theme puts that script in a macro of ``static/webpack-macros.html``; a copy of the
-    theme's own file without it, first on the template path, replaces it. The icons still
-    show: the theme's stylesheet draws them with Font Awesome's web fonts.
+    - ``static/webpack-macros.html`` without the 1.5 MB ``fontawesome.js``: the icons
+      still show, drawn by the theme's stylesheet with Font Awesome's web fonts;
+    - ``layout.html`` without ``searchindex.js`` (175 kB here), which the theme loads on
+      every page for its search-as-you-type option; that option is off, and the search
+      page loads the index itself.
     """
     import pydata_sphinx_theme
 
     theme = Path(pydata_sphinx_theme.__file__).parent / "theme" / "pydata_sphinx_theme"
-    macros = (theme / "static" / "webpack-macros.html").read_text()
-    kept = [line for line in macros.splitlines() if "scripts/fontawesome.js" not in line]
     folder = Path(app.outdir).parent / "dlbook-templates"
-    (folder / "static").mkdir(parents=True, exist_ok=True)
-    (folder / "static" / "webpack-macros.html").write_text("\n".join(kept) + "\n")
+    for source, target, dropped in [
+        ("static/webpack-macros.html", "static/webpack-macros.html", "scripts/fontawesome.js"),
+        ("layout.html", "pydata_sphinx_theme/layout.html", "'searchindex.js'"),
+    ]:
+        lines = (theme / source).read_text().splitlines()
+        kept = [line for line in lines if dropped not in line]
+        if len(kept) != len(lines) - 1:
+            raise RuntimeError(f"pydata-sphinx-theme's {source} changed: {dropped} not found")
+        (folder / target).parent.mkdir(parents=True, exist_ok=True)
+        (folder / target).write_text("\n".join(kept) + "\n")
     return folder
 
 
@@ -481,7 +490,8 @@ def _fix_page_scripts(app, pagename, templatename, context, doctree) -> None:
     """Each page loads what it uses, once.
 
     - plotly.js and the figure scripts only on pages with a figure;
-    - the icons from the theme's CSS and fonts, not its 1.5 MB script (:func:`_icons_as_css`);
+    - the icons from the theme's CSS and fonts, not its 1.5 MB script, and no search index
+      outside the search page (:func:`_lighter_theme_templates`);
     - no widget state: the book shows every explorable's static view (``_config.yml``
       removes the widget view from the HTML), so the kernel's widget state is dead weight;
     - no repeated inline script: those added after the builder started (sphinx-thebe,

@@ -138,6 +138,7 @@ def test_page_in_a_browser(site, browser, path):
         assert weight <= MAX_BYTES[kind], f"{weight / 1e6:.2f} MB, over {MAX_BYTES[kind] / 1e6} MB"
     if not figures:
         assert not [u for u in urls if "plotly" in u], "a page without figures loads plotly.js"
+    assert not [u for u in urls if u.endswith("searchindex.js")], "only search.html needs it"
     assert not page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
 
     if AXE.exists():
@@ -203,3 +204,13 @@ def test_page_in_a_browser(site, browser, path):
     problems = [p for p in problems if not any(known in p for known in known_errors)]
     assert not problems, f"console errors: {problems}"
 
+
+def test_the_search_page_finds_a_chapter(site, browser):
+    """Chapter pages no longer load the search index: the search page loads it itself."""
+    page = browser.new_page()
+    page.goto(f"{site}/search.html?q=backpropagation", wait_until="networkidle")
+    results = page.locator("#search-results li a")
+    results.first.wait_for(timeout=20_000)
+    pages = results.evaluate_all("links => links.map(a => a.href)")
+    assert any("04_backpropagation" in href for href in pages), pages
+    page.close()
