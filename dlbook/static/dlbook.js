@@ -77,8 +77,9 @@
 
   // Figures with a fixed width wider than the column shrink to it (phones), and again
   // whenever the column narrows later (a scrollbar appears, the window is resized).
+  const columnOf = (gd) => gd.closest(".cell_output, .output, .bd-article") || gd.parentElement;
   function fitWidth(gd) {
-    const column = gd.closest(".cell_output, .output, .bd-article") || gd.parentElement;
+    const column = columnOf(gd);
     const style = getComputedStyle(column);
     const room = Math.floor(column.clientWidth - parseFloat(style.paddingLeft) -
       parseFloat(style.paddingRight));
@@ -121,7 +122,7 @@
       describe(gd, i);
       keyboardSlider(gd, i);
       fitWidth(gd);
-      refit.observe(gd.closest(".cell_output, .output, .bd-article") || gd.parentElement);
+      refit.observe(columnOf(gd));
       applyTemplate(gd);
     });
     focusableScrollers();
