@@ -96,6 +96,31 @@ def cache_folder(build_dir: Path, key: dict[str, str]) -> Path:
     )
 
 
+def built_execution(page: Path, build_dir: Path):
+    """The build's execution of ``page`` in this process's configuration, or None.
+
+    Returns ``(notebook, seconds)``: the executed notebook that the page's HTML shows
+    (found exactly as MyST-NB finds it, by the code cells' hash in the configuration's
+    cache) and how long executing it took. The tests read it instead of running the
+    chapter a second time.
+    """
+    folder = cache_folder(build_dir, execution_key())
+    if not (folder / "global.db").exists():
+        return None
+    from jupyter_cache import get_cache
+
+    from dlbook import book
+
+    notebook = book.to_notebook(page)
+    cache = get_cache(folder)
+    try:
+        record = cache.match_cache_notebook(notebook)
+    except KeyError:
+        return None
+    _, executed = cache.merge_match_into_notebook(notebook)
+    return executed, record.data.get("execution_seconds")
+
+
 def _use_keyed_cache(app, config) -> None:
     if config.nb_execution_cache_path:  # the reader chose a folder: respect it
         return

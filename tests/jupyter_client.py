@@ -97,16 +97,55 @@ def jupyter_server(app: str, root: Path, config: Path, log: Path):
         server.wait(timeout=30)
 
 
-def run_all(page, timeout_s: float = 300) -> float:
-    """Run every cell of the open notebook and wait until the kernel is idle; seconds taken."""
+# The kernels of the notebook open in the page: [id, execution state] for each session
+# whose path the page's URL ends with (the server's REST API, as the frontend calls it).
+SESSIONS = """async () => {
+    const config = JSON.parse(document.getElementById('jupyter-config-data').textContent);
+    const headers = config.token ? {Authorization: 'token ' + config.token} : {};
+    const response = await fetch(config.baseUrl + 'api/sessions', {headers});
+    const here = decodeURIComponent(location.pathname);
+    return (await response.json()).filter(s => s.kernel && here.endsWith('/' + s.path))
+        .map(s => [s.kernel.id, s.kernel.execution_state]);
+}"""
+STARTED = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
+    .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
+
+
+def steady_kernel(page, timeout_s: float = 120, steady_s: float = 2) -> str:
+    """Wait until the notebook has one kernel, idle and the same for ``steady_s``, as a
+    reader waits for the kernel indicator to settle: a frontend may start a kernel and
+    replace it a moment later, and cells sent to the first one never run. Its id."""
+    deadline, since, last = time.monotonic() + timeout_s, None, None
+    while time.monotonic() < deadline:
+        kernels = page.evaluate(SESSIONS)
+        if len(kernels) == 1 and kernels[0][1] == "idle" and kernels == last:
+            if time.monotonic() - since >= steady_s:
+                return kernels[0][0]
+        else:
+            since, last = time.monotonic(), kernels
+        page.wait_for_timeout(250)
+    raise AssertionError(f"no steady, idle kernel within {timeout_s:.0f} s: {last}")
+
+
+def run_all(page, timeout_s: float = 300, start_s: float = 60) -> float:
+    """Run every cell of the open notebook once its kernel is steady, and wait until the
+    kernel is idle; seconds taken. Fails within ``start_s`` if no cell starts."""
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    kernel = steady_kernel(page)
     start = time.monotonic()
     page.locator(".jp-Notebook").first.click(position={"x": 5, "y": 5})
     page.keyboard.press("Escape")
     page.evaluate("() => document.querySelector('.jp-Notebook').focus()")
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    try:
+        page.wait_for_function(STARTED, timeout=start_s * 1000, polling=250)
+    except Exception as error:  # playwright's TimeoutError, not importable at module level
+        raise AssertionError(
+            f"Run All started no cell within {start_s:.0f} s (kernel {kernel} was steady "
+            f"and idle before; the notebook's kernels now: {page.evaluate(SESSIONS)})"
+        ) from error
     page.wait_for_function(  # every code cell has run (its prompt shows a number), or failed
         """() => {
             const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
@@ -130,9 +169,12 @@ def tracebacks(page) -> list[str]:
     return [t for t in texts if "Traceback" in t]
 
 
+EXPLORABLE = ".jupyter-widgets.widget-vbox:has(.widget-slider):has(.js-plotly-plot)"
+
+
 def explorables(page):
     """The live explorables on the page: widget boxes that hold sliders and a plotly figure."""
-    return page.locator(".jupyter-widgets.widget-vbox:has(.widget-slider):has(.js-plotly-plot)")
+    return page.locator(EXPLORABLE)
 
 
 def figure_state(box) -> list[str]:

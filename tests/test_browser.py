@@ -31,8 +31,6 @@ import pytest
 from conftest import ROOT
 from dlbook import book
 
-pytestmark = pytest.mark.outer_ci_only  # see conftest.py
-
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
 WEIGHTS = ROOT / "_build" / "page-weights.jsonl"

@@ -18,8 +18,6 @@ import pytest
 
 from conftest import ROOT
 
-pytestmark = pytest.mark.outer_ci_only  # see conftest.py
-
 FRONT = """---
 jupytext:
   text_representation:

@@ -55,8 +55,6 @@ from dlbook import book, datasets
 from tests import fake_data
 from tests import jupyter_client as jc
 
-pytestmark = pytest.mark.outer_ci_only  # see conftest.py
-
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 FREE_BYTES_NEEDED = 12e9
 # Colab's own packages, by the module names chapters import (dlbook.book.COLAB_SHIPS).

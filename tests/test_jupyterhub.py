@@ -24,8 +24,6 @@ import pytest
 from conftest import ROOT
 from tests import jupyter_client as jc
 
-pytestmark = pytest.mark.outer_ci_only  # see conftest.py
-
 PROXY = ROOT / "node_modules" / ".bin" / "configurable-http-proxy"
 CHAPTER = "book/03_gradient_descent.md"
 

@@ -6,16 +6,22 @@ runs the job's steps in order, with the workflow's, job's and step's ``env`` and
 local equivalents (below); the jobs run on this Debian host rather than in the
 ``python:3.11-bookworm`` container they name (same Debian, same Python minor).
 
+Where a job builds the book, the clone's ``_toc.yml`` lists one chapter (:data:`TOC`):
+a build of one chapter goes through every step a build of seventeen does (installs,
+execution, assets, ``-W``), so it catches a missing install step, and
+:func:`test_a_job_that_lacks_an_install_step_fails` shows that it does. The builds run
+in the quick profile here (deploy and gpu use the full one on GitHub), with the
+execution cache of the outer build restored, as actions/cache would.
+
+``ci.yml``'s job is ``bash .ci/run``, which is this very CI run: it is checked to run
+that and nothing else, not run a second time.
+
 What cannot run here, and stays untested:
 - ``deploy.yml``'s ``deploy`` job (actions/deploy-pages publishes to GitHub Pages);
 - ``colab.yml``'s last step (the force-push of the notebooks branch);
 - ``gpu.yml`` on a GPU: its steps run on the CPU, its ``nvidia-smi`` check cannot;
 - ``weekly.yml``: it installs the newest releases over the pinned environment, and its
   audit and Jupyter Book 2 canary need the network beyond the package registries.
-The builds run in the quick profile here (deploy and gpu use the full one on GitHub),
-with the execution cache of the outer build restored, as actions/cache would. The
-nested ``.ci/run`` of ``ci.yml`` sets ``DLBOOK_NESTED_CI=1``, so its test command skips
-the tests the outer run has already run on this machine (browsers, clients, venvs).
 """
 
 from __future__ import annotations
@@ -37,8 +43,14 @@ JOBS = {  # (workflow, job): what changes here, and why
     ("colab.yml", "notebooks"): {},
     ("deploy.yml", "build"): {"DLBOOK_PROFILE": "quick"},  # full takes an hour on 2 CPUs
     ("gpu.yml", "full-profile"): {"DLBOOK_PROFILE": "quick"},  # no GPU: the CPU, quick
-    ("ci.yml", "test"): {"DLBOOK_NESTED_CI": "1"},
 }
+# The table of contents of the clones: the intro and one chapter with figures and
+# explorables (its quick execution is in the outer build's cache).
+TOC = """format: jb-book
+root: book/intro
+chapters:
+  - file: book/03_gradient_descent
+"""
 NOT_HERE = {
     "nvidia-smi": "no GPU on this machine",
     "git push": "pushing to GitHub",
@@ -66,8 +78,9 @@ def restore_cache(step: dict, clone: Path) -> None:
             shutil.copytree(ROOT / path, clone / path, symlinks=True)
 
 
-def run_job(workflow: str, job_name: str, overrides: dict, tmp: Path) -> list[str]:
-    """Run one job's steps in a clean clone; return what was not reproduced."""
+def run_job(workflow: str, job_name: str, overrides: dict, tmp: Path, edit=None) -> list[str]:
+    """Run one job's steps in a clean clone with :data:`TOC` (and ``edit(clone)`` applied
+    after the checkout, if given); return what was not reproduced."""
     spec = yaml.safe_load((WORKFLOWS / workflow).read_text())
     job = spec["jobs"][job_name]
     clone = tmp / "clone"
@@ -82,7 +95,8 @@ def run_job(workflow: str, job_name: str, overrides: dict, tmp: Path) -> list[st
         "github.repository": "dlbook/dlbook",
     }
     (tmp / "runner-temp").mkdir()
-    env = {**os.environ, **{k: expand(v, context) for k, v in spec.get("env", {}).items()}}
+    outer = {k: v for k, v in os.environ.items() if k != "DLBOOK_CI_TIMES"}  # not this run's
+    env = {**outer, **{k: expand(v, context) for k, v in spec.get("env", {}).items()}}
     env.update({k: expand(v, context) for k, v in job.get("env", {}).items()})
     env.update(overrides)
     skipped = []
@@ -90,6 +104,9 @@ def run_job(workflow: str, job_name: str, overrides: dict, tmp: Path) -> list[st
         uses = step.get("uses", "").split("@")[0]
         if uses == "actions/checkout":
             subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+            (clone / "_toc.yml").write_text(TOC)
+            if edit:
+                edit(clone)
         elif uses in ("actions/setup-python", "actions/setup-node"):
             continue  # this machine's Python 3.11 and Node 20 (tests check the versions)
         elif uses == "actions/cache":
@@ -150,8 +167,28 @@ def _steps(action: str) -> list[dict]:
     return steps
 
 
-@pytest.mark.outer_ci_only
 @pytest.mark.parametrize("workflow, job", list(JOBS), ids=lambda v: str(v))
 def test_workflow_job_runs_here(workflow, job, tmp_path, editable_install):
     skipped = run_job(workflow, job, JOBS[workflow, job], tmp_path)
     print(f"{workflow} {job}: ran; not reproduced here: {skipped or 'nothing'}")
+
+
+def test_a_job_that_lacks_an_install_step_fails(tmp_path, editable_install):
+    """deploy.yml once built without ``npm ci``: the one-chapter build must catch that."""
+
+    def drop_npm_ci(clone: Path) -> None:
+        build = clone / ".ci" / "build"
+        text = build.read_text()
+        assert " && npm ci" in text
+        build.write_text(text.replace(" && npm ci", ""))
+
+    with pytest.raises(AssertionError, match="run `npm ci` first"):
+        run_job("deploy.yml", "build", JOBS["deploy.yml", "build"], tmp_path, drop_npm_ci)
+
+
+def test_ci_yml_runs_ci_run_which_is_this_run():
+    """ci.yml's job is `.ci/run`, the very run these tests are part of: not run again."""
+    job = yaml.safe_load((WORKFLOWS / "ci.yml").read_text())["jobs"]["test"]
+    scripts = [step["run"].strip() for step in job["steps"] if "run" in step]
+    assert scripts == ["bash .ci/run"], scripts
+    assert ("ci.yml", "test") not in JOBS
