@@ -76,11 +76,9 @@ def pytest_collect_file(file_path: Path, parent):
 
 
 def _built_execution(page: Path):
-    try:
-        from dlbook import sphinx
-    except ImportError:  # no Sphinx here, so no build to read
-        return None
-    return sphinx.built_execution(page, ROOT / "_build")
+    from dlbook import execution
+
+    return execution.built_execution(page, ROOT / "_build")
 
 
 class BuiltChapter(pytest.File):

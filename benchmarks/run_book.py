@@ -1,8 +1,9 @@
 """Run every chapter through the book's tests, per seed, and keep the run report.
 
-A thin front end over ``python -m pytest book/...`` (nbval, the same execution the CI
-tests run): for each seed it runs the chapters with ``DLBOOK_PROFILE``, ``DLBOOK_SEED``
-and ``DLBOOK_REPORT`` set, so every number in the report comes from a run whose hidden
+A thin front end over ``python -m pytest --execute-chapters book/...`` (the chapter
+tests, with nbval always executing rather than reading a build's execution): for each
+seed it runs the chapters with ``DLBOOK_PROFILE``, ``DLBOOK_SEED`` and ``DLBOOK_REPORT``
+set, so every number in the report comes from a run whose hidden
 self-check asserted it, and ``conftest.py`` adds each chapter's wall time and verdict.
 It then prints one row per chapter and the self-checks that came closest to failing
 (:mod:`dlbook.margins`), and exits non-zero if a chapter failed or went over its budget
@@ -50,7 +51,11 @@ def run(args) -> int:
             }
             if threads:
                 env["DLBOOK_THREADS"] = str(threads)
-            command = [sys.executable, "-m", "pytest", "-q", *map(str, pages), *args.pytest_args]
+            command = [
+                *[sys.executable, "-m", "pytest", "-q", "--execute-chapters"],
+                *map(str, pages),
+                *args.pytest_args,
+            ]
             label = f"seed {seed}" + (f", {threads} threads" if threads else "")
             print(f"{label}: {' '.join(command[2:4])} {len(pages)} pages", flush=True)
             subprocess.run(command, cwd=ROOT, env=env, check=False)

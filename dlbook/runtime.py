@@ -125,11 +125,16 @@ def cpu_threads() -> int:
         if not raw.isdigit() or int(raw) < 1:
             raise ValueError(f"DLBOOK_THREADS={raw!r} must be a positive integer, e.g. 1.")
         return int(raw)
+    return max(1, usable_cpus() // 2)
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may use: those it is pinned to, capped by a cgroup quota."""
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     quota = cpu_quota()
     if quota is not None:
         usable = min(usable, max(1, math.floor(quota)))
-    return max(1, (usable or 1) // 2)
+    return usable or 1
 
 
 def progress_enabled() -> bool:

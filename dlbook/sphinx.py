@@ -4,7 +4,8 @@ figures that render offline.
 - **Execution cache per configuration.** jupyter-cache re-executes a chapter only when
   its code changes. Its outputs also depend on the profile, seed, device, dlbook's
   source and the versions of torch and Python, so each such configuration gets its
-  own cache folder (:func:`execution_key`): a full build never serves quick outputs.
+  own cache folder (:mod:`dlbook.execution`): a full build never serves quick outputs.
+  The chapters missing from it are executed side by side before Sphinx reads them.
 - **Failed claims.** Chapters execute with errors allowed, so one failing self-check
   does not stop the build. Every error output is found after the page executes and
   shown at the top of the page in an admonition (what was claimed, what was
@@ -21,9 +22,7 @@ figures that render offline.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import platform
 import re
 import shutil
 import threading
@@ -36,6 +35,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from dlbook._version import __version__
+from dlbook.execution import cache_folder, cached_execution, execute_into_cache, execution_key
 
 logger = logging.getLogger(__name__)
 
@@ -65,62 +65,6 @@ class PlotlyJsonMime:
 # -- the execution cache ------------------------------------------------------------
 
 
-def execution_key() -> dict[str, str]:
-    """Everything a chapter's outputs depend on beyond its own code cells."""
-    import numpy
-    import torch
-
-    from dlbook import runtime
-
-    source = hashlib.sha256()
-    for path in sorted(PACKAGE.glob("*.py")):
-        source.update(path.name.encode() + path.read_bytes())
-    return {
-        "profile": runtime.profile(),
-        "seed": str(runtime.seed_from_env()),
-        "device": runtime.device().type,
-        "dlbook": f"{__version__}+{source.hexdigest()[:12]}",
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "python": platform.python_version(),
-    }
-
-
-def cache_folder(build_dir: Path, key: dict[str, str]) -> Path:
-    """``<build>/.jupyter_cache/<profile>-seed<seed>-<device>-<hash of the rest>``."""
-    digest = hashlib.sha256(repr(sorted(key.items())).encode()).hexdigest()[:10]
-    return (
-        build_dir
-        / ".jupyter_cache"
-        / f"{key['profile']}-seed{key['seed']}-{key['device']}-{digest}"
-    )
-
-
-def built_execution(page: Path, build_dir: Path):
-    """The build's execution of ``page`` in this process's configuration, or None.
-
-    Returns ``(notebook, seconds)``: the executed notebook that the page's HTML shows
-    (found exactly as MyST-NB finds it, by the code cells' hash in the configuration's
-    cache) and how long executing it took. The tests read it instead of running the
-    chapter a second time.
-    """
-    folder = cache_folder(build_dir, execution_key())
-    if not (folder / "global.db").exists():
-        return None
-    from jupyter_cache import get_cache
-
-    from dlbook import book
-
-    notebook = book.to_notebook(page)
-    cache = get_cache(folder)
-    try:
-        record = cache.match_cache_notebook(notebook)
-    except KeyError:
-        return None
-    _, executed = cache.merge_match_into_notebook(notebook)
-    return executed, record.data.get("execution_seconds")
-
-
 def _use_keyed_cache(app, config) -> None:
     if config.nb_execution_cache_path:  # the reader chose a folder: respect it
         return
@@ -136,6 +80,25 @@ def _use_keyed_cache(app, config) -> None:
         shutil.rmtree(old, ignore_errors=True)
     config.nb_execution_cache_path = str(folder)
     logger.info(f"execution cache for this configuration: {folder}")
+
+
+def _execute_side_by_side(app, env, docnames) -> None:
+    """Before Sphinx reads the pages: execute the notebook pages it is about to read that
+    the cache lacks, several at a time, so that MyST-NB finds each in the cache."""
+    from dlbook import book
+
+    config = app.config
+    if config.nb_execution_mode != "cache" or not config.nb_execution_cache_path:
+        return
+    pages = [Path(env.doc2path(name)) for name in sorted(docnames)]
+    pages = [p for p in pages if book.is_notebook(p)]
+    execute_into_cache(
+        Path(config.nb_execution_cache_path),
+        pages,
+        timeout=config.nb_execution_timeout,
+        allow_errors=config.nb_execution_allow_errors,
+        log=lambda text: logger.info(f"[dlbook] {text}"),
+    )
 
 
 def _kernel_environment(app, config) -> None:
@@ -193,6 +156,16 @@ def _flag_failures(app, doctree) -> None:
         return
     import nbformat
 
+    # On a cache hit MyST-NB renders the cached outputs but writes the notebook without
+    # them: read the cache, and write the executed notebook as an execution would.
+    config = app.config
+    cached = None
+    if config.nb_execution_mode == "cache" and config.nb_execution_cache_path:
+        cached = cached_execution(
+            Path(config.nb_execution_cache_path), Path(env.doc2path(env.docname))
+        )
+    if cached is not None:
+        nbformat.write(cached[0], executed)
     found = failures(nbformat.read(executed, as_version=4))
     if not hasattr(env, "dlbook_failures"):
         env.dlbook_failures = {}
@@ -585,6 +558,7 @@ def setup(app):
     app.connect("config-inited", _kernel_environment)
     app.connect("config-inited", _use_local_assets)
     app.connect("config-inited", _theme_defaults)
+    app.connect("env-before-read-docs", _execute_side_by_side)
     app.connect("env-before-read-docs", progress.begin)
     app.connect("source-read", progress.read)
     app.connect("env-updated", progress.done)

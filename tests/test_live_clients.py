@@ -24,7 +24,7 @@ import pytest
 from nbformat.sign import NotebookNotary
 
 from conftest import ROOT
-from dlbook import book
+from dlbook import book, execution
 from tests import jupyter_client as jc
 
 LIVE = [p for p in book.chapters(ROOT) if "explore.explorable(" in p.read_text()]
@@ -108,9 +108,7 @@ def test_moving_a_live_slider_redraws_its_figure(request, browser, app, chapter)
 def built_copy(chapter: Path, book_copy: Path) -> str | None:
     """The build's execution of ``chapter`` as a notebook in the reader's copy, if the
     book was built in this configuration; its path there."""
-    from dlbook import sphinx
-
-    built = sphinx.built_execution(chapter, ROOT / "_build")
+    built = execution.built_execution(chapter, ROOT / "_build")
     if built is None:
         return None
     path = chapter.relative_to(ROOT).with_suffix(".ipynb")

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from dlbook import report, sphinx
+from dlbook import execution, report, sphinx
 
 
 def key(**changes) -> dict[str, str]:
@@ -25,7 +25,7 @@ def key(**changes) -> dict[str, str]:
 
 
 def test_every_setting_that_changes_outputs_changes_the_cache_folder(tmp_path):
-    folders = {sphinx.cache_folder(tmp_path, key())}
+    folders = {execution.cache_folder(tmp_path, key())}
     for name, value in [
         ("profile", "full"),
         ("seed", "1"),
@@ -35,9 +35,9 @@ def test_every_setting_that_changes_outputs_changes_the_cache_folder(tmp_path):
         ("numpy", "2.5.0"),
         ("python", "3.12.1"),
     ]:
-        folders.add(sphinx.cache_folder(tmp_path, key(**{name: value})))
+        folders.add(execution.cache_folder(tmp_path, key(**{name: value})))
     assert len(folders) == 8
-    assert sphinx.cache_folder(tmp_path, key()).name.startswith("quick-seed0-cpu-")
+    assert execution.cache_folder(tmp_path, key()).name.startswith("quick-seed0-cpu-")
 
 
 def test_execution_key_reads_the_environment(monkeypatch):
@@ -48,7 +48,7 @@ def test_execution_key_reads_the_environment(monkeypatch):
         "profile": "full",
         "seed": "3",
         "device": "cpu",
-    }.items() <= sphinx.execution_key().items()
+    }.items() <= execution.execution_key().items()
 
 
 def error(ename: str, evalue: str, line: str):
@@ -147,3 +147,12 @@ def test_the_plotly_json_is_dropped_and_nothing_else():
         sphinx.PlotlyJsonMime.handle_mime(None, Mime("application/vnd.plotly.v1+json"), False) == []
     )
     assert sphinx.PlotlyJsonMime.handle_mime(None, Mime("text/html"), False) is None
+
+
+@pytest.mark.parametrize("threads, jobs", [("1", 8), ("2", 4), ("3", 2), ("8", 1), ("16", 1)])
+def test_the_build_runs_as_many_chapters_at_once_as_their_threads_fit(monkeypatch, threads, jobs):
+    from dlbook import runtime
+
+    monkeypatch.setattr(runtime, "usable_cpus", lambda: 8)
+    monkeypatch.setenv("DLBOOK_THREADS", threads)
+    assert execution.parallel_jobs() == jobs

@@ -44,12 +44,12 @@ JOBS = {  # (workflow, job): what changes here, and why
     ("deploy.yml", "build"): {"DLBOOK_PROFILE": "quick"},  # full takes an hour on 2 CPUs
     ("gpu.yml", "full-profile"): {"DLBOOK_PROFILE": "quick"},  # no GPU: the CPU, quick
 }
-# The table of contents of the clones: the intro and one chapter with figures and
-# explorables (its quick execution is in the outer build's cache).
+# The table of contents of the clones: the intro and the quickest chapter with figures
+# and an explorable (its quick execution is in the outer build's cache).
 TOC = """format: jb-book
 root: book/intro
 chapters:
-  - file: book/03_gradient_descent
+  - file: book/04_backpropagation
 """
 NOT_HERE = {
     "nvidia-smi": "no GPU on this machine",
