@@ -14,8 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from conftest import ROOT
 
 FRONT = """---
@@ -98,20 +96,35 @@ def text_of(page: Path) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page.read_text()))
 
 
-def test_a_second_profile_is_executed_not_served_from_the_first(tmp_path):
-    book = make_book(tmp_path, {"probe": PROBE})
-    page = book / "_build" / "html" / "book" / "probe.html"
+def test_a_build_executes_only_what_its_configuration_lacks(tmp_path):
+    """Three builds of one page, which quotes the run report: a second profile is executed,
+    not served from the first; back in the first, the page comes from that profile's
+    cache; and a new run report re-reads the page without executing it."""
+    page = PROBE + "\nOver seeds the probe measured {report}`half:.0%` ({report-seeds}`half`).\n"
+    page = page.replace(
+        'report.glue("profile"', 'report.record("half", 0.5)\nreport.glue("profile"'
+    )
+    book = make_book(tmp_path, {"probe": page})
+    (book / "reports").mkdir()
+    row = '{{"kind": "metric", "chapter": "probe", "metric": "half", "seed": {}, "value": {}}}\n'
+    report = book / "reports" / "full-cpu.jsonl"
+    report.write_text(row.format(0, 0.5) + row.format(1, 0.52))
+    html = book / "_build" / "html" / "book" / "probe.html"
     quick = build(book, DLBOOK_PROFILE="quick")
     assert quick.returncode == 0, quick.stdout[-3000:] + quick.stderr[-3000:]
-    assert "ran in the quick profile" in text_of(page)
+    assert "ran in the quick profile" in text_of(html) and executed(quick)
+    assert "measured 50–52% (seeds 0 and 1)" in text_of(html)
     full = build(book, DLBOOK_PROFILE="full")
     assert full.returncode == 0, full.stdout[-3000:] + full.stderr[-3000:]
-    assert "ran in the full profile" in text_of(page) and executed(full)
+    assert "ran in the full profile" in text_of(html) and executed(full)
     caches = sorted(p.name for p in (book / "_build" / ".jupyter_cache").iterdir())
     assert [c.split("-")[0] for c in caches] == ["full", "quick"], caches
-    again = build(book, DLBOOK_PROFILE="quick")  # back to quick: from its own cache
-    assert not executed(again)
-    assert "ran in the quick profile" in text_of(page)
+    report.write_text(row.format(0, 0.5) + row.format(1, 0.6))
+    again = build(book, DLBOOK_PROFILE="quick")  # back to quick, with a new report
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert not executed(again)  # from its own cache...
+    assert "ran in the quick profile" in text_of(html)
+    assert "measured 50–60% (seeds 0 and 1)" in text_of(html)  # ...with the new report
 
 
 def test_a_failed_claim_is_shown_listed_and_fatal_but_the_build_goes_on(tmp_path):
@@ -127,24 +140,3 @@ def test_a_failed_claim_is_shown_listed_and_fatal_but_the_build_goes_on(tmp_path
     assert "the cell after the failed check ran" in failing  # execution went on
     assert "ran in the quick profile" in text_of(html / "book" / "probe.html")  # and the build
     assert not (html / "reports").exists()  # no build internals in the site
-
-
-@pytest.mark.parametrize("name", ["full-cpu.jsonl"])
-def test_a_new_run_report_re_reads_pages_without_executing_them(tmp_path, name):
-    page = PROBE + "\nOver seeds the probe measured {report}`half:.0%` ({report-seeds}`half`).\n"
-    page = page.replace(
-        'report.glue("profile"', 'report.record("half", 0.5)\nreport.glue("profile"'
-    )
-    book = make_book(tmp_path, {"probe": page})
-    (book / "reports").mkdir()
-    row = '{{"kind": "metric", "chapter": "probe", "metric": "half", "seed": {}, "value": {}}}\n'
-    (book / "reports" / name).write_text(row.format(0, 0.5) + row.format(1, 0.52))
-    first = build(book, DLBOOK_PROFILE="quick")
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    html = book / "_build" / "html" / "book" / "probe.html"
-    assert "measured 50–52% (seeds 0 and 1)" in text_of(html)
-    (book / "reports" / name).write_text(row.format(0, 0.5) + row.format(1, 0.6))
-    second = build(book, DLBOOK_PROFILE="quick")
-    assert second.returncode == 0
-    assert not executed(second)  # from the cache...
-    assert "measured 50–60% (seeds 0 and 1)" in text_of(html)  # ...with the new report
