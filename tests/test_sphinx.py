@@ -4,6 +4,8 @@ tests/test_build.py (tiny books) and the browser test (the real book)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
@@ -80,6 +82,24 @@ def test_failures_name_the_claim_and_what_was_measured():
         "self-check failed: assert acc > 0.95, acc -- this run measured 0.912"
     )
     assert sphinx.describe(found[1]) == "ValueError in cell 2: bad shape"
+
+
+def test_a_chapter_test_that_reads_the_build_fails_on_its_failed_claims():
+    """conftest's item for a chapter the build executed: it lists what failed there."""
+    import conftest
+
+    nb = new_notebook(
+        cells=[new_code_cell("x", outputs=[error("AssertionError", "0.912", "assert acc > 0.95")])]
+    )
+    item = SimpleNamespace(parent=SimpleNamespace(execution=(nb, 12.5)), user_properties=[])
+    with pytest.raises(conftest.ChapterFailed) as failed:
+        conftest.BuiltExecution.runtest(item)
+    assert failed.value.args[0] == [
+        "self-check failed: assert acc > 0.95 -- this run measured 0.912"
+    ]
+    assert item.user_properties == [("chapter_seconds", 12.5)]
+    item.parent.execution = (new_notebook(cells=[new_code_cell("1 + 1")]), 3.0)
+    conftest.BuiltExecution.runtest(item)  # a clean execution passes
 
 
 def test_a_clean_notebook_has_no_failures():
