@@ -26,11 +26,14 @@ What cannot run here, and stays untested:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -124,18 +127,34 @@ def run_job(workflow: str, job_name: str, overrides: dict, tmp: Path, edit=None)
                 skipped.append(f"{workflow} {job_name}: {step.get('name', script)} ({reason})")
                 continue
             step_env = {**env, **{k: expand(v, context) for k, v in step.get("env", {}).items()}}
-            result = subprocess.run(
-                ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-                cwd=clone,
-                env=step_env,
-                capture_output=True,
-                text=True,
-            )
-            assert result.returncode == 0, (
+            code, stdout, stderr = run_step(script, clone, step_env)
+            assert code == 0, (
                 f"{workflow} {job_name}, step {step.get('name', script)!r} failed:\n"
-                f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+                f"{stdout[-4000:]}\n{stderr[-4000:]}"
             )
     return skipped
+
+
+def run_step(script: str, cwd: Path, env: dict) -> tuple[int, str, str]:
+    """Run a ``run:`` step as GitHub does; its exit code, stdout and stderr. Output goes to
+    files, not pipes, and the step's process group is killed when it ends: a process it
+    left behind (a server) cannot keep the test waiting."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        step = subprocess.Popen(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=err,
+            text=True,
+            start_new_session=True,
+        )
+        code = step.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(step.pid, signal.SIGKILL)
+        out.seek(0)
+        err.seek(0)
+        return code, out.read(), err.read()
 
 
 @pytest.fixture
