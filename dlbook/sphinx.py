@@ -82,21 +82,28 @@ def _use_keyed_cache(app, config) -> None:
     logger.info(f"execution cache for this configuration: {folder}")
 
 
+def _execution_cache(config) -> Path | None:
+    """MyST-NB's execution cache folder, when pages are executed through one."""
+    if config.nb_execution_mode == "cache" and config.nb_execution_cache_path:
+        return Path(config.nb_execution_cache_path)
+    return None
+
+
 def _execute_side_by_side(app, env, docnames) -> None:
     """Before Sphinx reads the pages: execute the notebook pages it is about to read that
     the cache lacks, several at a time, so that MyST-NB finds each in the cache."""
     from dlbook import book
 
-    config = app.config
-    if config.nb_execution_mode != "cache" or not config.nb_execution_cache_path:
+    cache = _execution_cache(app.config)
+    if cache is None:
         return
     pages = [Path(env.doc2path(name)) for name in sorted(docnames)]
     pages = [p for p in pages if book.is_notebook(p)]
     execute_into_cache(
-        Path(config.nb_execution_cache_path),
+        cache,
         pages,
-        timeout=config.nb_execution_timeout,
-        allow_errors=config.nb_execution_allow_errors,
+        timeout=app.config.nb_execution_timeout,
+        allow_errors=app.config.nb_execution_allow_errors,
         log=lambda text: logger.info(f"[dlbook] {text}"),
     )
 
@@ -158,12 +165,8 @@ def _flag_failures(app, doctree) -> None:
 
     # On a cache hit MyST-NB renders the cached outputs but writes the notebook without
     # them: read the cache, and write the executed notebook as an execution would.
-    config = app.config
-    cached = None
-    if config.nb_execution_mode == "cache" and config.nb_execution_cache_path:
-        cached = cached_execution(
-            Path(config.nb_execution_cache_path), Path(env.doc2path(env.docname))
-        )
+    cache = _execution_cache(app.config)
+    cached = cached_execution(cache, Path(env.doc2path(env.docname))) if cache else None
     if cached is not None:
         nbformat.write(cached[0], executed)
     found = failures(nbformat.read(executed, as_version=4))
