@@ -9,7 +9,11 @@ Colab renders only the HTML, so there the div loads plotly.js from its CDN.
 
 from __future__ import annotations
 
+import base64
+import functools
+import io
 import json
+import re
 import sys
 from collections.abc import Mapping, Sequence
 
@@ -18,6 +22,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import torch
 from _plotly_utils.utils import convert_to_base64
+from PIL import Image
+from plotly.colors import sample_colorscale
 from plotly.io.base_renderers import MimetypeRenderer
 from plotly.subplots import make_subplots
 
@@ -56,6 +62,8 @@ def compact(fig_dict: dict) -> dict:
     def small(value):
         if isinstance(value, np.ndarray):
             array = value
+        elif isinstance(value, dict) and "bdata" in value:  # plotly's own typed array
+            array = _typed_array(value)
         elif isinstance(value, list | tuple) and len(value) >= 16:
             try:
                 array = np.asarray(value)
@@ -79,6 +87,13 @@ def compact(fig_dict: dict) -> dict:
     return out
 
 
+def _typed_array(spec: dict) -> np.ndarray:
+    """The numpy array behind plotly's ``{"dtype", "bdata", "shape"}`` form of one."""
+    array = np.frombuffer(base64.b64decode(spec["bdata"]), dtype=spec["dtype"])
+    shape = spec.get("shape")
+    return array.reshape([int(n) for n in str(shape).split(",")]) if shape else array
+
+
 def to_mimebundle(fig: go.Figure | dict) -> dict:
     """A figure as plotly JSON (JupyterLab, Notebook 7) plus an HTML div (the book, Colab)."""
     fig_dict = compact(fig.to_dict() if isinstance(fig, go.Figure) else fig)
@@ -92,7 +107,27 @@ def to_mimebundle(fig: go.Figure | dict) -> dict:
         config={"displaylogo": False, "displayModeBar": False, "responsive": True},
     )
     spec = json.loads(pio.to_json(fig_dict, validate=False))
-    return {"application/vnd.plotly.v1+json": spec, "text/html": html}
+    return {
+        "application/vnd.plotly.v1+json": spec,
+        "text/html": html if in_colab() else when_plotly_is_loaded(html),
+    }
+
+
+FIGURE_SCRIPT = re.compile(r"<script>(\s*window\.PLOTLYENV=.*?)</script>", re.DOTALL)
+
+
+def when_plotly_is_loaded(html: str) -> str:
+    """The figure's script, made to wait for plotly.js if it has not loaded yet: the book
+    loads plotly.js with ``defer``, so that the text is shown before the library arrives."""
+    script, found = FIGURE_SCRIPT.subn(
+        r"<script>(function () {function draw() {\1}"
+        r" if (window.Plotly) draw();"
+        r' else document.addEventListener("DOMContentLoaded", draw);})();</script>',
+        html,
+    )
+    if found != 1:
+        raise RuntimeError("plotly's figure HTML changed: dlbook.plot cannot find its script")
+    return script
 
 
 class BookRenderer(MimetypeRenderer):
@@ -161,17 +196,92 @@ def learning_curves(runs, metrics: Sequence[str] | None = None, title: str = "")
     return fig
 
 
+def png_source(pixels, colorscale: str | None = None) -> str:
+    """Pixels as an embedded PNG for ``go.Image(source=...)``, a fraction of the bytes of
+    the same pixels sent as numbers.
+
+    ``pixels`` is ``(H, W, 3)`` RGB or ``(H, W)`` grey ``uint8``; with a plotly
+    ``colorscale`` name, an ``(H, W)`` array holds levels 0..255 along that scale (one byte
+    a pixel, exactly the heatmap's colours). Photos go through :func:`photo_source`.
+    """
+    array = np.asarray(pixels)
+    if array.dtype != np.uint8 or not (array.ndim == 2 or array.ndim == 3 and array.shape[2] == 3):
+        raise ValueError(
+            f"png_source takes (H, W) or (H, W, 3) uint8 pixels, got {array.shape} "
+            f"{array.dtype}; scale to 0..255 and use .astype(np.uint8)."
+        )
+    if colorscale is None:
+        image = Image.fromarray(np.ascontiguousarray(array))
+    elif array.ndim != 2:
+        raise ValueError("a colorscale colours (H, W) levels; RGB pixels have their colours.")
+    else:
+        image = _coloured(array, _palette(colorscale))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def photo_source(rgb, max_side: int = 256, quality: int = 85) -> str:
+    """An ``(H, W, 3)`` ``uint8`` photo as an embedded JPEG of at most ``max_side`` pixels a
+    side: a photo's noise makes a PNG five times heavier, and JPEG loses nothing an eye sees
+    at this size. Pixels that must stay exact (digits, weights) go through :func:`png_source`.
+    """
+    array = np.asarray(rgb)
+    if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
+        raise ValueError(
+            f"photo_source takes (H, W, 3) uint8 pixels, got {array.shape} {array.dtype}."
+        )
+    image = Image.fromarray(np.ascontiguousarray(array))
+    image.thumbnail((max_side, max_side))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@functools.cache
+def _palette(colorscale: str) -> np.ndarray:
+    """A plotly colour scale as 256 RGB byte triples."""
+    colors = sample_colorscale(colorscale, np.linspace(0, 1, 256), colortype="tuple")
+    return (np.asarray(colors) * 255).round().astype(np.uint8)
+
+
+def _coloured(levels: np.ndarray, colours: np.ndarray) -> Image.Image:
+    """Levels as a grey image where the scale is grey (within a level: no palette to
+    send), else as a palette image holding just the colours used."""
+    if np.abs(np.diff(colours.astype(int), axis=1)).max() <= 2:
+        return Image.fromarray(colours[levels, 0])
+    used, indices = np.unique(levels, return_inverse=True)
+    image = Image.fromarray(indices.reshape(levels.shape).astype(np.uint8), "P")
+    image.putpalette(colours[used].tobytes())
+    return image
+
+
+def levels(image, signed: bool = False) -> np.ndarray:
+    """One grey image as levels 0..255, scaled as a plotly heatmap scales it: from its own
+    minimum to its maximum, or (``signed``) symmetrically around zero."""
+    image = np.asarray(image, dtype=float)
+    if signed:
+        unit = (image / (np.abs(image).max() or 1.0) + 1) / 2
+    else:
+        low, high = image.min(), image.max()
+        unit = (image - low) / ((high - low) or 1.0)
+    return (np.clip(unit, 0, 1) * 255).round().astype(np.uint8)
+
+
 def image_grid(
     images,
     titles: Sequence[str] | None = None,
     ncols: int = 8,
     height_per_row: int = 110,
     signed: bool = False,
+    title: str | None = None,
 ) -> go.Figure:
-    """A grid of grayscale images (``(N, H, W)`` or ``(N, 1, H, W)``), optionally titled.
+    """A grid of grayscale images (``(N, H, W)`` or ``(N, 1, H, W)``), each optionally
+    titled, under an optional figure ``title`` (given here, it gets room of its own).
 
-    ``signed=True`` shows signed values (weights, gradients) on the book's diverging
-    scale, red positive and blue negative, centred on zero.
+    Each image is scaled to its own range and sent as a PNG. ``signed=True`` shows signed
+    values (weights, gradients) on the book's diverging scale, red positive and blue
+    negative, centred on zero.
     """
     array = _numpy(images)
     if array.ndim == 4 and array.shape[1] == 1:
@@ -183,6 +293,7 @@ def image_grid(
         raise ValueError(f"got {n} images but {len(titles)} titles; pass one title per image.")
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
+    scale = "RdBu_r" if signed else "gray_r"
     fig = make_subplots(
         rows=nrows,
         cols=ncols,
@@ -191,20 +302,19 @@ def image_grid(
         vertical_spacing=0.3 / nrows if titles else 0.01,
     )
     for i, image in enumerate(array):
-        fig.add_heatmap(
-            z=image[::-1],
+        fig.add_trace(
+            go.Image(source=png_source(levels(image, signed), scale), hoverinfo="skip"),
             row=i // ncols + 1,
             col=i % ncols + 1,
-            colorscale="RdBu_r" if signed else "gray_r",
-            zmid=0 if signed else None,
-            showscale=False,
-            hoverinfo="skip",
         )
     fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, scaleanchor="x", constrain="domain")
+    fig.update_yaxes(visible=False, constrain="domain")
     fig.update_annotations(font_size=11)
+    top = (25 if titles else 10) + (35 if title else 0)  # image titles sit above a row
     fig.update_layout(
-        height=height_per_row * nrows + 40, margin={"l": 10, "r": 10, "t": 30, "b": 10}
+        title=title,
+        height=height_per_row * nrows + top + 10,
+        margin={"l": 10, "r": 10, "t": top, "b": 10},
     )
     return fig
 
@@ -231,18 +341,16 @@ def tile(images, ncols: int = 8, gap: int = 2) -> np.ndarray:
     return canvas
 
 
-def picture(canvas: np.ndarray) -> go.Heatmap:
-    """A heatmap trace that shows a :func:`tile` picture the right way up, ink in black."""
-    return go.Heatmap(
-        z=canvas[::-1], colorscale="gray_r", zmin=0, zmax=255, showscale=False, hoverinfo="skip"
-    )
+def picture(canvas: np.ndarray) -> go.Image:
+    """An image trace that shows a :func:`tile` picture as a PNG, ink in black."""
+    return go.Image(source=png_source(canvas, "gray_r"), hoverinfo="skip")
 
 
 def mosaic(images, ncols: int = 8, title: str | None = None, height: int = 330) -> go.Figure:
     """Many small grayscale images in [0, 1] as one light figure (see :func:`tile`)."""
     fig = go.Figure(picture(tile(images, ncols)))
     fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, scaleanchor="x", constrain="domain")
+    fig.update_yaxes(visible=False, constrain="domain")
     fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
 

@@ -490,7 +490,7 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 def _fix_page_scripts(app, pagename, templatename, context, doctree) -> None:
     """Each page loads what it uses, once.
 
-    - plotly.js and the figure scripts only on pages with a figure;
+    - plotly.js and the figure scripts only on pages with a figure, deferred;
     - the icons from the theme's CSS and fonts, not its 1.5 MB script, and no search index
       outside the search page (:func:`_lighter_theme_templates`);
     - no widget state: the book shows every explorable's static view (``_config.yml``
@@ -507,8 +507,10 @@ def _fix_page_scripts(app, pagename, templatename, context, doctree) -> None:
         scripts.append(script)
     context["script_files"][:] = scripts
     if "plotly-graph-div" in context.get("body", ""):
-        app.add_js_file(f"{VENDOR}/plotly.min.js", priority=100)
-        app.add_js_file("dlbook-templates.js", priority=101)
+        # deferred: the text is shown first; each figure's script waits for plotly.js
+        # (dlbook.plot.when_plotly_is_loaded)
+        app.add_js_file(f"{VENDOR}/plotly.min.js", priority=100, loading_method="defer")
+        app.add_js_file("dlbook-templates.js", priority=101, loading_method="defer")
     app.add_js_file("dlbook.js", priority=900)
     app.add_css_file("dlbook.css")
 

@@ -1,9 +1,13 @@
+import base64
+import io
+
 import ipywidgets as widgets
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 import torch
+from PIL import Image
 
 from dlbook import explore, plot, train
 from dlbook.sphinx import PlotlyJsonMime
@@ -35,13 +39,77 @@ def test_learning_curves_draw_one_line_per_run_and_metric():
     assert len(fig.data) == 6 and fig.data[0].y == (1.0, 0.5)
 
 
+def png_pixels(source: str) -> np.ndarray:
+    """The RGB pixels of a ``data:image/png;base64,...`` source."""
+    assert source.startswith("data:image/png;base64,")
+    png = base64.b64decode(source.split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def test_image_grid_sends_each_image_as_a_png_on_the_heatmaps_scale():
+    images = torch.zeros(5, 1, 28, 28)
+    images[:, :, :, 14:] = 0.5  # right half ink: the image's own maximum, so black
+    fig = plot.image_grid(images, titles=list("abcde"), ncols=3, title="five")
+    assert [t.type for t in fig.data] == ["image"] * 5 and fig.layout.title.text == "five"
+    pixels = png_pixels(fig.data[0].source)
+    assert pixels.shape == (28, 28, 3)
+    assert pixels[0, 0].min() >= 253 and pixels[0, 27].max() < 10  # gray_r: ink black
+    assert fig.layout.margin.t > 25 + 30  # room for the title above the image titles
+
+
+def test_signed_image_grid_is_red_positive_blue_negative_around_zero():
+    weights = torch.tensor([[[-2.0, 0.0, 1.0]]])
+    blue, white, red = png_pixels(plot.image_grid(weights, signed=True).data[0].source)[0]
+    assert np.abs(white.astype(int) - 247).max() <= 2  # RdBu's middle, near grey: zero
+    assert blue[2] > blue[0] + 50 and red[0] > red[2] + 50
+    assert blue.tolist() == [5, 48, 97]  # -2 is the largest magnitude: the darkest blue
+
+
+def test_png_source_is_lossless_and_far_lighter_than_numbers():
+    rng = np.random.default_rng(0)
+    rgb = rng.integers(0, 256, (4, 5, 3), dtype=np.uint8)
+    assert (png_pixels(plot.png_source(rgb)) == rgb).all()
+    digit = (torch.rand(28, 28) > 0.8).numpy().astype(np.uint8) * 255
+    as_numbers = plot.to_mimebundle(go.Figure(go.Heatmap(z=digit.astype(np.float32))))
+    as_png = plot.to_mimebundle(go.Figure(plot.picture(digit)))
+    assert len(as_png["text/html"]) < len(as_numbers["text/html"])
+    assert len(plot.png_source(digit, "gray_r")) < digit.size  # under one byte a pixel
+
+
+def test_photo_source_is_a_small_jpeg_of_the_photo():
+    from skimage import data as photos
+
+    cat = photos.chelsea()  # 300 x 451
+    source = plot.photo_source(cat[:, ::-1])  # a mirror view: not contiguous
+    assert source.startswith("data:image/jpeg;base64,")
+    small = np.asarray(Image.open(io.BytesIO(base64.b64decode(source.split(",", 1)[1]))))
+    assert small.shape == (170, 256, 3)  # the longer side 256, the aspect ratio kept
+    assert len(source) < len(plot.png_source(np.asarray(Image.fromarray(cat).resize((256, 170)))))
+    with pytest.raises(ValueError, match="photo_source takes"):
+        plot.photo_source(cat[..., 0])
+
+
 def test_image_grid_and_its_errors():
-    fig = plot.image_grid(torch.rand(5, 1, 28, 28), titles=list("abcde"), ncols=3)
-    assert len(fig.data) == 5
     with pytest.raises(ValueError, match="one title per image"):
         plot.image_grid(torch.rand(2, 28, 28), titles=["a"])
     with pytest.raises(ValueError, match=r"\(N, H, W\)"):
         plot.image_grid(torch.rand(28, 28))
+    with pytest.raises(ValueError, match="uint8"):
+        plot.png_source(np.zeros((4, 4)))
+    with pytest.raises(ValueError, match="RGB pixels have their colours"):
+        plot.png_source(np.zeros((4, 4, 3), dtype=np.uint8), "gray_r")
+
+
+def test_figures_send_float64_arrays_as_float32():
+    fig = go.Figure(go.Contour(z=np.linspace(0, 1, 400).reshape(20, 20)))
+    z = plot.to_mimebundle(fig)["application/vnd.plotly.v1+json"]["data"][0]["z"]
+    assert z["dtype"] == "f4" and len(base64.b64decode(z["bdata"])) == 400 * 4
+
+
+def test_figure_scripts_wait_for_a_deferred_plotly_js():
+    html = plot.to_mimebundle(go.Figure(go.Scatter(y=[1, 2])))["text/html"]
+    assert "if (window.Plotly) draw();" in html and "DOMContentLoaded" in html
+    assert html.count("Plotly.newPlot") == 1
 
 
 def test_confusion_matrix_counts():
@@ -66,7 +134,19 @@ def test_several_knobs_make_one_frame_per_combination():
     ).static()
     names = [f.name for f in fig.frames]
     assert len(names) == 6 and names[3] == "a 2, b 10"
-    assert fig.layout.sliders[0].active == 3 and fig.data[0].y == (0, 20)
+    slider = fig.layout.sliders[0]
+    assert slider.active == 3 and fig.data[0].y == (0, 20)
+    assert slider.currentvalue.prefix == "a, b = " and slider.steps[3].label == "2, 10"
+
+
+def test_the_slider_labels_at_the_ends_fit_inside_the_figure():
+    def draw(setting):
+        return line(1).update_layout(margin={"l": 10, "r": 10})
+
+    settings = ["temperature 0.3, top-k 3", "temperature 1.5, top-k all"]
+    fig = explore.explorable(draw, setting=settings).static()
+    assert fig.layout.margin.l >= 4 * len(settings[0])
+    assert fig.layout.margin.r >= 4 * len(settings[1])
 
 
 def test_frames_carry_their_axis_titles():
@@ -155,11 +235,32 @@ def test_tile_rejects_colour_images():
         plot.tile(torch.zeros(2, 3, 4, 4))
 
 
-def test_mosaic_is_one_heatmap_of_bytes():
+def test_mosaic_is_one_png():
     fig = plot.mosaic(torch.rand(10, 28, 28), ncols=5, title="ten")
-    assert len(fig.data) == 1 and fig.data[0].type == "heatmap"
-    assert np.asarray(fig.data[0].z).dtype == np.uint8
+    assert len(fig.data) == 1 and fig.data[0].type == "image"
+    assert png_pixels(fig.data[0].source).shape == (2 * 30 - 2, 5 * 30 - 2, 3)
     assert fig.layout.title.text == "ten"
+
+
+def test_frames_carry_only_the_traces_that_move():
+    surface = go.Heatmap(z=np.arange(12.0).reshape(3, 4))
+
+    def draw(lr):
+        return go.Figure([surface, go.Scatter(x=[0, lr], y=[0, lr])])
+
+    fig = explore.explorable(draw, lr=[0.1, 0.2, 0.3]).static()
+    assert [list(f.traces) for f in fig.frames] == [[1], [1], [1]]
+    assert [f.data[0].x for f in fig.frames] == [(0, 0.1), (0, 0.2), (0, 0.3)]
+    assert fig.data[0].type == "heatmap"  # the surface is drawn once, from the figure
+
+
+def test_a_trace_that_differs_below_float32_precision_does_not_move():
+    def draw(lr):
+        surface = np.arange(1.0, 13.0).reshape(3, 4) + lr * 1e-12  # recomputed: float64 noise
+        return go.Figure([go.Heatmap(z=surface), go.Scatter(x=[0, lr], y=[0, lr])])
+
+    fig = explore.explorable(draw, lr=[0.1, 0.2]).static()
+    assert [list(f.traces) for f in fig.frames] == [[1], [1]]
 
 
 def test_static_keeps_the_slider_inside_a_short_figure():

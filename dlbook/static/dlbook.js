@@ -4,7 +4,8 @@
 "use strict";
 
 (() => {
-  const templates = window.DLBOOK_TEMPLATES || {};
+  // dlbook-templates.js is deferred, like plotly.js: read it when a figure needs it.
+  const templates = () => window.DLBOOK_TEMPLATES || {};
   const figures = () => [...document.querySelectorAll(".js-plotly-plot")];
   const theme = () => document.documentElement.dataset.theme === "dark" ? "dark" : "light";
 
@@ -23,7 +24,7 @@
   }
 
   function applyTemplate(gd) {
-    const template = templates[theme()];
+    const template = templates()[theme()];
     if (template && gd.layout && gd._dlbookTheme !== theme()) {
       gd._dlbookTheme = theme();
       window.Plotly.relayout(gd, { template });
@@ -60,11 +61,11 @@
       value: slider.active || 0, className: "dlbook-range",
     });
     range.setAttribute("aria-label", `${prefix.replace(/=$/, "").trim()}: move with the arrow keys`);
-    const label = (i) => slider.steps[i].label;
+    const label = (i) => slider.steps[i].args[0][0];  // the frame's name: knobs and values
     range.setAttribute("aria-valuetext", label(range.value));
     range.addEventListener("input", () => {
       const step = slider.steps[range.value];
-      range.setAttribute("aria-valuetext", step.label);
+      range.setAttribute("aria-valuetext", label(range.value));
       window.Plotly.animate(gd, step.args[0], step.args[1]);
       window.Plotly.relayout(gd, { "sliders[0].active": Number(range.value) });
     });
