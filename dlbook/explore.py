@@ -15,12 +15,14 @@ it offers two views of the same figures, and each client shows the one it can ru
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
+from plotly.utils import PlotlyJSONEncoder
 
-from dlbook.plot import to_mimebundle
+from dlbook.plot import compact, to_mimebundle
 
 Draw = Callable[..., go.Figure]
 SLIDER_ROOM = 110  # pixels below the plot for the slider and its current-value label
@@ -83,11 +85,21 @@ class Explorable:
         base = self.figures[start]
         fig = go.Figure(data=base.data, layout=base.layout)
         _make_room_for_slider(fig)
+        moving = _moving_traces(list(self.figures.values()))
         fig.frames = [
-            go.Frame(data=f.data, name=n, layout=_frame_layout(f))
+            go.Frame(
+                data=[f.data[i] for i in moving], traces=moving, name=n, layout=_frame_layout(f)
+            )
             for f, n in zip(self.figures.values(), names, strict=True)
         ]
-        prefix = "" if len(self.knobs) > 1 else f"{self.labels[next(iter(self.knobs))]} = "
+        # Under the rail each step shows its values only ("0.8, 10"); the knobs' names are
+        # said once, before the current value ("temperature, top-k = 0.8, 10").
+        prefix = ", ".join(self.labels.values()) + " = "
+        steps = [
+            ", ".join(_label(v, self.fmt.get(k)) for k, v in zip(self.knobs, c, strict=True))
+            for c in combos
+        ]
+        _make_room_for_labels(fig, steps[0], steps[-1])
         fig.update_layout(
             sliders=[
                 {
@@ -96,7 +108,7 @@ class Explorable:
                     "pad": {"t": 40},
                     "steps": [
                         {
-                            "label": n,
+                            "label": step,
                             "method": "animate",
                             "args": [
                                 [n],
@@ -107,7 +119,7 @@ class Explorable:
                                 },
                             ],
                         }
-                        for n in names
+                        for n, step in zip(names, steps, strict=True)
                     ],
                 }
             ]
@@ -175,6 +187,16 @@ def _show(view: go.FigureWidget, fig: go.Figure) -> None:
         view.layout = fig.layout
 
 
+def _moving_traces(figures: list[go.Figure]) -> list[int]:
+    """The indices of the traces that differ between frames: only those travel in the
+    frames (a loss surface behind a moving path is sent once, not once per frame)."""
+    traces = [  # compared as sent: float32 (a surface recomputed per frame differs below)
+        [json.dumps(t, cls=PlotlyJSONEncoder, sort_keys=True) for t in compact(f.to_dict())["data"]]
+        for f in figures
+    ]
+    return [i for i in range(len(traces[0])) if len({frame[i] for frame in traces}) > 1]
+
+
 def _frame_layout(fig: go.Figure) -> dict:
     """What a frame may change besides its data: the title and every axis's title and range."""
     layout = fig.layout.to_plotly_json()
@@ -192,6 +214,16 @@ def _make_room_for_slider(fig: go.Figure) -> None:
     fig.update_layout(margin_b=bottom + extra)
     if fig.layout.height is not None:
         fig.update_layout(height=fig.layout.height + extra)
+
+
+def _make_room_for_labels(fig: go.Figure, first: str, last: str) -> None:
+    """Widen the side margins so that the labels at the two ends of the slider, centred
+    on the rail's ends, are not cut off by the figure's edges."""
+    half_width = {"l": 4 * len(first), "r": 4 * len(last)}  # about 8 px a character
+    for side, need in half_width.items():
+        now = fig.layout.margin[side]
+        if (80 if now is None else now) < need:  # 80: plotly's default
+            fig.update_layout(margin={side: need})
 
 
 def explorable(

@@ -269,6 +269,14 @@ def word_stats(sample: str, known: Iterable[str] | set[str]) -> dict[str, float]
     }
 
 
+def wrapped(sample: str, width: int = 44) -> list[str]:
+    """A sample's lines wrapped at ``width`` characters, its empty lines kept."""
+    lines = []
+    for line in sample.split("\n"):
+        lines += textwrap.wrap(line, width) or [""]
+    return lines
+
+
 def sample_figure(
     probs: torch.Tensor,
     vocab: CharVocab,
@@ -283,8 +291,9 @@ def sample_figure(
 ) -> go.Figure:
     """A bar chart of the likeliest next characters above a sample of text.
 
-    The sample is wrapped at ``width`` characters and padded or cut to ``lines`` lines,
-    so that every frame of an explorable has the same layout.
+    The sample is wrapped at ``width`` characters (:func:`wrapped`) and padded or cut to
+    ``lines`` lines: give every frame of an explorable the same ``lines``, the most any of
+    its samples needs, and the figure is as tall as that.
     """
     probs = probs.detach().float().cpu()
     if probs.dim() != 1 or len(probs) != len(vocab):
@@ -293,11 +302,12 @@ def sample_figure(
             f"got shape {tuple(probs.shape)}."
         )
     top = probs.argsort(descending=True)[:bars]
+    bar_px, text_px = 160, 17 * (lines + 1)
     fig = make_subplots(
         rows=2,
         cols=1,
-        row_heights=[0.3, 0.7],
-        vertical_spacing=0.12,
+        row_heights=[bar_px, text_px],
+        vertical_spacing=60 / (bar_px + 60 + text_px),  # room for the sample's title
         subplot_titles=[bar_title, text_title],
     )
     fig.add_bar(
@@ -307,14 +317,11 @@ def sample_figure(
         col=1,
         marker_color="#1f77b4",
     )
-    wrapped = []
-    for line in sample.split("\n"):
-        wrapped += textwrap.wrap(line, width) or [""]  # keep empty lines
-    wrapped = (wrapped + [""] * lines)[:lines]
+    shown = (wrapped(sample, width) + [""] * lines)[:lines]
     fig.add_scatter(
         x=[0] * lines,
         y=list(range(lines, 0, -1)),
-        text=wrapped,
+        text=shown,
         mode="text",
         textposition="middle right",
         row=2,
@@ -326,6 +333,7 @@ def sample_figure(
     fig.update_xaxes(range=[0, 1], visible=False, row=2, col=1)
     fig.update_yaxes(range=[0, lines + 1], visible=False, row=2, col=1)
     fig.update_annotations(font_size=13)  # the subplot titles
-    margin = {"l": 50, "r": 10}  # room for the sample on a phone
-    fig.update_layout(title=title, showlegend=False, height=600, margin=margin)
+    margin = {"l": 50, "r": 10, "t": 90, "b": 40}  # l: room for the sample on a phone
+    height = margin["t"] + bar_px + 60 + text_px + margin["b"]
+    fig.update_layout(title=title, showlegend=False, height=height, margin=margin)
     return fig
