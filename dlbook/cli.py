@@ -57,16 +57,12 @@ def info() -> int:
 def kernel(name: str, display_name: str, data_dir: str | None, prefix: str | None) -> int:
     """Install a Jupyter kernel for this Python (e.g. for a JupyterHub user).
 
-    Its environment sets ``OMP_WAIT_POLICY=PASSIVE`` before the kernel starts (see
-    :mod:`dlbook`) and, with ``--data``, the absolute ``DLBOOK_DATA``.
+    Its environment is :func:`dlbook.runtime.kernel_environment`: the OpenMP wait
+    policy, set before the kernel starts, and, with ``--data``, the absolute ``DLBOOK_DATA``.
     """
-    from pathlib import Path
-
     from ipykernel.kernelspec import install
 
-    env = {"OMP_WAIT_POLICY": "PASSIVE"}
-    if data_dir:
-        env["DLBOOK_DATA"] = str(Path(data_dir).expanduser().resolve())
+    env = runtime.kernel_environment(data_dir)
     path = install(
         user=prefix is None, prefix=prefix, kernel_name=name, display_name=display_name, env=env
     )
