@@ -36,6 +36,7 @@ from sphinx.util.docutils import SphinxDirective
 
 from dlbook._version import __version__
 from dlbook.execution import cache_folder, cached_execution, execute_into_cache, execution_key
+from dlbook.runs import COMMITTED as REPORT
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,6 @@ ASSETS = {  # node_modules/<source, a file, folder or glob> -> _static/vendor/<t
     "katex/dist/katex.min.css": "katex/katex.min.css",  # formulas are rendered at build time
     "katex/dist/fonts/*.woff2": "katex/fonts/",
 }
-REPORT = Path("reports") / "full-cpu.jsonl"  # the cross-seed report the prose quotes
 KEEP_CACHES = 3  # execution caches kept in _build/.jupyter_cache, the most recent first
 HEARTBEAT_SECONDS = 60
 
@@ -110,11 +110,10 @@ def _execute_side_by_side(app, env, docnames) -> None:
 
 def _kernel_environment(app, config) -> None:
     """What every chapter's kernel inherits from the build."""
+    from dlbook import runtime
+
     os.environ["DLBOOK_PROGRESS"] = "0"  # one summary line per loop, not a bar, on the page
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before the kernel loads OpenMP
-    data = os.environ.get("DLBOOK_DATA", "").strip()
-    if data:  # chapters execute in book/: a path relative to here would break there
-        os.environ["DLBOOK_DATA"] = str(Path(data).expanduser().resolve())
+    runtime.prepare_kernels()  # chapters execute in book/, and load torch
 
 
 # -- failed claims ------------------------------------------------------------------
@@ -287,12 +286,12 @@ class _Progress:
 
 
 def _report_rows(app) -> list[dict]:
-    from dlbook import report
+    from dlbook import runs
 
     path = Path(app.srcdir) / REPORT
     cache = getattr(app, "_dlbook_report", None)
     if cache is None or cache[0] != path.stat().st_mtime_ns:
-        app._dlbook_report = (path.stat().st_mtime_ns, report.read(path))
+        app._dlbook_report = (path.stat().st_mtime_ns, runs.read(path))
     return app._dlbook_report[1]
 
 
@@ -300,7 +299,7 @@ def _report_role(kind: str):
     """``{report}`metric:.1%``` (the range over seeds) or ``{report-seeds}`metric```."""
 
     def role(name, rawtext, text, lineno, inliner, options=None, content=None):
-        from dlbook import report
+        from dlbook import runs
 
         env = inliner.document.settings.env
         chapter = Path(env.docname).name
@@ -312,7 +311,7 @@ def _report_role(kind: str):
             msg = inliner.reporter.warning(f"{REPORT} is missing; {rawtext} cannot be shown")
             return [nodes.problematic(rawtext, rawtext)], [msg]
         env.note_dependency(str(path))
-        by_seed = report.values(_report_rows(env.app), chapter, metric)
+        by_seed = runs.values(_report_rows(env.app), chapter, metric)
         if not by_seed:
             msg = inliner.reporter.warning(
                 f"{REPORT} has no {metric!r} for {chapter}: record it in the chapter's "
@@ -320,10 +319,10 @@ def _report_role(kind: str):
             )
             return [nodes.problematic(rawtext, rawtext)], [msg]
         if kind == "seeds":
-            text = report.seeds_phrase(by_seed)
+            text = runs.seeds_phrase(by_seed)
         else:
-            text = report.spread(by_seed.values(), fmt)
-        title = f"{metric}: full profile, {report.seeds_phrase(by_seed)}, {REPORT}"
+            text = runs.spread(by_seed.values(), fmt)
+        title = f"{metric}: full profile, {runs.seeds_phrase(by_seed)}, {REPORT}"
         return [nodes.inline(rawtext, text, classes=["dlbook-report"], reftitle=title)], []
 
     return role
@@ -337,32 +336,32 @@ class RunReport(SphinxDirective):
     """
 
     def run(self):
-        from dlbook import report
+        from dlbook import runs
 
         folder = Path(self.env.app.srcdir) / "reports"
         out: list[nodes.Node] = []
         times = {}
         for path in sorted(folder.glob("*.jsonl")):
             self.env.note_dependency(str(path))
-            rows = report.read(path)
-            runs = [r for r in rows if r.get("kind") == "run"]
-            if not runs:
+            rows = runs.read(path)
+            done = [r for r in rows if r.get("kind") == "run"]
+            if not done:
                 continue
-            table = report.table(rows)
-            label = f"{runs[0]['profile']} profile on {runs[0]['device']}"
+            table = runs.table(rows)
+            label = f"{done[0]['profile']} profile on {done[0]['device']}"
             failed = table[table["self-check"] != "pass"]["chapter"].tolist()
             if failed:
                 logger.warning(f"{path.name}: chapters failed their self-check: {failed}")
             section = nodes.section(ids=[f"report-{path.stem}"])
             section += nodes.title(text=label)
             section += nodes.paragraph(
-                text=f"Measured on {runs[0]['date']} on {runs[0]['machine']}, torch "
-                f"{runs[0]['torch']}, {runs[0].get('threads', '?')} CPU thread(s), from "
+                text=f"Measured on {done[0]['date']} on {done[0]['machine']}, torch "
+                f"{done[0]['torch']}, {done[0].get('threads', '?')} CPU thread(s), from "
                 f"reports/{path.name}: {len(table)} pages, {table['seconds'].sum():.0f} s "
                 "in all (median seed per page)."
             )
             section += _docutils_table(table)
-            margins = report.closest_margins(rows)
+            margins = runs.closest_margins(rows)
             if len(margins):
                 section += nodes.paragraph(
                     text="The self-checks that came closest to failing: how far the "
@@ -403,12 +402,19 @@ def _time_chart(tables) -> str:
     import plotly.graph_objects as go
 
     from dlbook import plot
+    from dlbook.runtime import BUDGET_SECONDS
 
     fig = go.Figure()
     for label, table in tables.items():
         fig.add_bar(x=table["chapter"], y=table["seconds"], name=label)
-    fig.add_hline(y=180, line_dash="dot", annotation_text="full-profile budget (2-core CPU)")
-    fig.add_hline(y=30, line_dash="dot", annotation_text="quick-profile budget")
+    fig.add_hline(
+        y=BUDGET_SECONDS["full"],
+        line_dash="dot",
+        annotation_text="full-profile budget (2-core CPU)",
+    )
+    fig.add_hline(
+        y=BUDGET_SECONDS["quick"], line_dash="dot", annotation_text="quick-profile budget"
+    )
     fig.update_layout(
         barmode="group",
         height=420,

@@ -1,5 +1,5 @@
 """dlbook.sphinx's pure parts, in milliseconds: cache keys, failed-claim detection,
-numbers quoted from a report, and the header links. The whole extension runs in
+and the header links. The whole extension runs in
 tests/test_build.py (tiny books) and the browser test (the real book)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from dlbook import execution, report, sphinx
+from dlbook import execution, sphinx
 
 
 def key(**changes) -> dict[str, str]:
@@ -105,34 +105,6 @@ def test_a_chapter_test_that_reads_the_build_fails_on_its_failed_claims():
 def test_a_clean_notebook_has_no_failures():
     nb = nbformat.v4.new_notebook(cells=[new_code_cell("1 + 1")])
     assert sphinx.failures(nb) == []
-
-
-@pytest.mark.parametrize(
-    "numbers, spec, text",
-    [
-        ([0.9833, 0.9847, 0.9828], ".1%", "98.3–98.5%"),
-        ([0.5, 0.5], ".0%", "50%"),
-        ([1.618, 1.627], ".2f", "1.62–1.63"),
-        ([3, 7, 5], "", "3–7"),
-    ],
-)
-def test_report_ranges_read_as_prose(numbers, spec, text):
-    assert report.spread(numbers, spec) == text
-
-
-def test_seeds_read_as_prose():
-    assert report.seeds_phrase([2, 0, 1]) == "seeds 0, 1 and 2"
-    assert report.seeds_phrase([4]) == "seed 4"
-
-
-def test_report_values_pick_one_metric_of_one_chapter():
-    rows = [
-        {"kind": "metric", "chapter": "a", "metric": "m", "seed": 0, "value": 1.0},
-        {"kind": "metric", "chapter": "a", "metric": "m", "seed": 1, "value": 2.0},
-        {"kind": "metric", "chapter": "b", "metric": "m", "seed": 0, "value": 9.0},
-        {"kind": "run", "chapter": "a", "seed": 0, "seconds": 3.0, "passed": True},
-    ]
-    assert report.values(rows, "a", "m") == {0: 1.0, 1: 2.0}
 
 
 def test_header_links_open_colab_notebooks_and_the_page_problem_form():
