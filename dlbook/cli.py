@@ -1,4 +1,5 @@
-"""``python -m dlbook``: fetch datasets, show what this machine has, install a kernel."""
+"""``python -m dlbook``: fetch datasets, show what this machine has, install a kernel,
+train or verify the shipped checkpoints."""
 
 from __future__ import annotations
 
