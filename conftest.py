@@ -3,12 +3,12 @@
 A chapter executes once per profile and seed. When the book has been built in this
 configuration (``.ci/run`` builds first), a chapter's test reads the build's execution,
 the very notebook its HTML page shows: it fails if any cell there failed, a self-check
-included (:func:`dlbook.sphinx.failures`). Otherwise, or with ``--execute-chapters`` or
-``DLBOOK_REPORT``, nbval executes it: nbval collects only ``.ipynb`` files, and chapters
-are MyST markdown, so each page is converted (:func:`dlbook.book.to_notebook`) into a
-temporary folder and handed to nbval (``--nbval-lax``: cells must run; the chapter's own
-hidden self-checks assert its results). ``pytest book/03_gradient_descent.md`` tests one
-chapter.
+included (:func:`dlbook.sphinx.claims.failures`). Otherwise, or with
+``--execute-chapters`` or ``DLBOOK_REPORT``, nbval executes it: nbval collects only
+``.ipynb`` files, and chapters are MyST markdown, so each page is converted
+(:func:`dlbook.book.to_notebook`) into a temporary folder and handed to nbval
+(``--nbval-lax``: cells must run; the chapter's own hidden self-checks assert its
+results). ``pytest book/03_gradient_descent.md`` tests one chapter.
 
 With ``DLBOOK_REPORT=report.jsonl`` the chapters record their headline numbers there,
 and this file adds one ``run`` row per chapter (wall time, pass or fail): the run
@@ -92,11 +92,11 @@ class BuiltChapter(pytest.File):
 
 class BuiltExecution(pytest.Item):
     def runtest(self):
-        from dlbook import sphinx
+        from dlbook.sphinx import claims
 
         notebook, seconds = self.parent.execution
         self.user_properties.append(("chapter_seconds", seconds or 0.0))
-        failed = [sphinx.describe(f) for f in sphinx.failures(notebook)]
+        failed = [claims.describe(f) for f in claims.failures(notebook)]
         if failed:
             raise ChapterFailed(failed)
 

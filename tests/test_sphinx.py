@@ -1,16 +1,20 @@
 """dlbook.sphinx's pure parts, in milliseconds: cache keys, failed-claim detection,
-and the header links. The whole extension runs in
+and the header links; and the rule that chapters never reach the build's wing. Its
+hooks run in tiny Sphinx projects in tests/test_sphinx_hooks.py, the whole extension in
 tests/test_build.py (tiny books) and the browser test (the real book)."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from types import SimpleNamespace
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from dlbook import execution, sphinx
+from dlbook import execution
+from dlbook.sphinx import assets, claims
 
 
 def key(**changes) -> dict[str, str]:
@@ -75,13 +79,13 @@ def test_failures_name_the_claim_and_what_was_measured():
         ]
     )
     nb.cells[3].metadata["tags"] = ["raises-exception"]  # shown on purpose
-    found = sphinx.failures(nb)
+    found = claims.failures(nb)
     assert [f["cell"] for f in found] == [1, 2]
     assert found[0]["claim"] == "assert acc > 0.95, acc" and found[0]["measured"] == "0.912"
-    assert sphinx.describe(found[0]) == (
+    assert claims.describe(found[0]) == (
         "self-check failed: assert acc > 0.95, acc -- this run measured 0.912"
     )
-    assert sphinx.describe(found[1]) == "ValueError in cell 2: bad shape"
+    assert claims.describe(found[1]) == "ValueError in cell 2: bad shape"
 
 
 def test_a_chapter_test_that_reads_the_build_fails_on_its_failed_claims():
@@ -104,7 +108,7 @@ def test_a_chapter_test_that_reads_the_build_fails_on_its_failed_claims():
 
 def test_a_clean_notebook_has_no_failures():
     nb = nbformat.v4.new_notebook(cells=[new_code_cell("1 + 1")])
-    assert sphinx.failures(nb) == []
+    assert claims.failures(nb) == []
 
 
 def test_header_links_open_colab_notebooks_and_the_page_problem_form():
@@ -124,7 +128,7 @@ def test_header_links_open_colab_notebooks_and_the_page_problem_form():
             ]
         }
     ]
-    sphinx._fix_header_links(App(), "book/x", None, {"header_buttons": buttons}, None)
+    assets._fix_header_links(App(), "book/x", None, {"header_buttons": buttons}, None)
     colab, issue = buttons[0]["buttons"]
     assert colab["url"].endswith("/blob/notebooks/book/x.ipynb")
     assert "template=page_problem.yml" in issue["url"] and "page=book%2Fx" in issue["url"]
@@ -136,9 +140,9 @@ def test_the_plotly_json_is_dropped_and_nothing_else():
             self.mime_type = mime_type
 
     assert (
-        sphinx.PlotlyJsonMime.handle_mime(None, Mime("application/vnd.plotly.v1+json"), False) == []
+        assets.PlotlyJsonMime.handle_mime(None, Mime("application/vnd.plotly.v1+json"), False) == []
     )
-    assert sphinx.PlotlyJsonMime.handle_mime(None, Mime("text/html"), False) is None
+    assert assets.PlotlyJsonMime.handle_mime(None, Mime("text/html"), False) is None
 
 
 @pytest.mark.parametrize("threads, jobs", [("1", 8), ("2", 4), ("3", 2), ("8", 1), ("16", 1)])
@@ -148,3 +152,18 @@ def test_the_build_runs_as_many_chapters_at_once_as_their_threads_fit(monkeypatc
     monkeypatch.setattr(runtime, "usable_cpus", lambda: 8)
     monkeypatch.setenv("DLBOOK_THREADS", threads)
     assert execution.parallel_jobs() == jobs
+
+
+def test_nothing_a_chapter_imports_reaches_the_build():
+    """The reader's modules (all of dlbook/*.py) and the chapters never import the wing."""
+    root = Path(__file__).resolve().parents[1]
+    reaching = []
+    for path in sorted((root / "dlbook").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            if any(n.startswith("dlbook.sphinx") for n in names):
+                reaching.append(path.name)
+    reaching += [p.name for p in (root / "book").rglob("*.md") if "dlbook.sphinx" in p.read_text()]
+    assert not reaching, f"these import the build's modules: {reaching}"
