@@ -43,7 +43,7 @@ def machine() -> str:
     return text
 
 
-def run_fields(chapter: str, settings=None) -> dict:
+def run_fields(chapter: str | None, settings=None) -> dict:
     """The :data:`RUN_FIELDS` of a run of ``chapter`` with ``settings`` (a
     :class:`dlbook.Settings`) or, without them, the settings the environment gives."""
     import torch
@@ -73,12 +73,13 @@ def this_run() -> dict:
 def start(chapter: str | None, settings) -> None:
     """Remember which chapter is running and with what settings (called by ``setup``)."""
     _run.clear()
-    _run.update(run_fields(chapter or "unnamed", settings), started=time.perf_counter())
+    _run.update(run_fields(chapter, settings), started=time.perf_counter())
 
 
 def append(kind: str, run: dict, **fields) -> None:
     """Append one row of ``kind`` to the run report (``DLBOOK_REPORT``; nothing if unset):
-    the ``run``'s fields (:func:`run_fields`, :func:`this_run`) and exactly the fields :data:`KINDS` lists."""
+    the ``run``'s fields (:func:`run_fields`, :func:`this_run`) and exactly the fields
+    that :data:`KINDS` lists for its kind."""
     if kind not in KINDS:
         raise ValueError(f"{kind!r} is not a kind of report row; use one of {', '.join(KINDS)}.")
     if set(fields) != set(KINDS[kind]):

@@ -27,13 +27,14 @@ HIDDEN = re.compile(r"```\{code-cell\}[^\n]*\n:tags: \[[^\]]*remove-cell[^\]]*\]
 
 def mentions(text: str, target: str) -> bool:
     """Whether a chapter's text uses ``dlbook.<module>.<name>`` (as ``module.name``, as
-    ``dlbook.name`` for the settings, or by including its source)."""
+    ``dlbook.name`` for the settings, imported by name, or by including its source)."""
     module, name = target.split(".")[-2:]
     if module == "dlbook" or (module == "runtime" and name in FACADE):
         return re.search(rf"\bdlbook\.{name}\(", text) is not None
     used = re.search(rf"\b{module}\.{name}\b", text)
+    imported = re.search(rf"^from dlbook\.{module} import [^\n]*\b{name}\b", text, re.M)
     shown = re.search(rf"\.\./dlbook/{module}\.py\n:pyobject: {name}\n", text)
-    return bool(used or shown)
+    return bool(used or imported or shown)
 
 
 def where_taught(target: str, chapters: list[Path]) -> tuple[str, bool]:
