@@ -167,3 +167,15 @@ def test_nothing_a_chapter_imports_reaches_the_build():
                 reaching.append(path.name)
     reaching += [p.name for p in (root / "book").rglob("*.md") if "dlbook.sphinx" in p.read_text()]
     assert not reaching, f"these import the build's modules: {reaching}"
+
+
+def test_a_change_to_the_build_wing_changes_the_execution_key(monkeypatch, tmp_path):
+    """As when it was one file, dlbook.sphinx's source is part of the key."""
+    package = tmp_path / "dlbook"
+    (package / "sphinx").mkdir(parents=True)
+    (package / "train.py").write_text("x = 1\n")
+    (package / "sphinx" / "cache.py").write_text("KEEP = 3\n")
+    monkeypatch.setattr(execution, "PACKAGE", package)
+    before = execution.execution_key()["dlbook"]
+    (package / "sphinx" / "cache.py").write_text("KEEP = 4\n")
+    assert execution.execution_key()["dlbook"] != before
