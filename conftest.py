@@ -3,12 +3,12 @@
 A chapter executes once per profile and seed. When the book has been built in this
 configuration (``.ci/run`` builds first), a chapter's test reads the build's execution,
 the very notebook its HTML page shows: it fails if any cell there failed, a self-check
-included (:func:`dlbook.sphinx.failures`). Otherwise, or with ``--execute-chapters`` or
-``DLBOOK_REPORT``, nbval executes it: nbval collects only ``.ipynb`` files, and chapters
-are MyST markdown, so each page is converted (:func:`dlbook.book.to_notebook`) into a
-temporary folder and handed to nbval (``--nbval-lax``: cells must run; the chapter's own
-hidden self-checks assert its results). ``pytest book/03_gradient_descent.md`` tests one
-chapter.
+included (:func:`dlbook.sphinx.claims.failures`). Otherwise, or with
+``--execute-chapters`` or ``DLBOOK_REPORT``, nbval executes it: nbval collects only
+``.ipynb`` files, and chapters are MyST markdown, so each page is converted
+(:func:`dlbook.book.to_notebook`) into a temporary folder and handed to nbval
+(``--nbval-lax``: cells must run; the chapter's own hidden self-checks assert its
+results). ``pytest book/03_gradient_descent.md`` tests one chapter.
 
 With ``DLBOOK_REPORT=report.jsonl`` the chapters record their headline numbers there,
 and this file adds one ``run`` row per chapter (wall time, pass or fail): the run
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime
 import functools
-import json
 import os
 import shutil
 import tempfile
@@ -29,16 +28,14 @@ from pathlib import Path
 
 import pytest
 
-from dlbook import book
+from dlbook import book, runtime
 
 ROOT = Path(__file__).resolve().parent
 os.environ.setdefault("DLBOOK_PROFILE", "quick")
 os.environ.setdefault("DLBOOK_PROGRESS", "0")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # for the kernels, before they load torch
 if not os.environ.get("DLBOOK_DATA") and (ROOT.parent / "shared" / "datasets").is_dir():
     os.environ["DLBOOK_DATA"] = str(ROOT.parent / "shared" / "datasets")
-if os.environ.get("DLBOOK_DATA"):  # kernels run in a temporary folder: make it absolute
-    os.environ["DLBOOK_DATA"] = str(Path(os.environ["DLBOOK_DATA"]).expanduser().resolve())
+runtime.prepare_kernels()  # the kernels run in a temporary folder, and load torch
 
 _converted = Path(tempfile.mkdtemp(prefix="dlbook-chapters-"))
 _chapter_seconds: dict[str, float] = defaultdict(float)
@@ -68,7 +65,7 @@ def pytest_addoption(parser):
 def pytest_collect_file(file_path: Path, parent):
     if not (file_path.is_relative_to(ROOT / "book") and book.is_notebook(file_path)):
         return None
-    execute = parent.config.getoption("execute_chapters") or os.environ.get("DLBOOK_REPORT")
+    execute = parent.config.getoption("execute_chapters") or runtime.report_path()
     built = None if execute else _built_execution(file_path)
     if built is not None:
         return BuiltChapter.from_parent(parent, path=file_path, execution=built)
@@ -95,11 +92,11 @@ class BuiltChapter(pytest.File):
 
 class BuiltExecution(pytest.Item):
     def runtest(self):
-        from dlbook import sphinx
+        from dlbook.sphinx import claims
 
         notebook, seconds = self.parent.execution
         self.user_properties.append(("chapter_seconds", seconds or 0.0))
-        failed = [sphinx.describe(f) for f in sphinx.failures(notebook)]
+        failed = [claims.describe(f) for f in claims.failures(notebook)]
         if failed:
             raise ChapterFailed(failed)
 
@@ -181,33 +178,20 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_line(f"{'all chapters':32} {sum(_chapter_seconds.values()):7.1f} s")
 
 
-def _write_run_rows(path: str) -> None:
+def _write_run_rows() -> None:
     """One ``run`` row per chapter executed in this session, beside its metric rows."""
-    import torch
+    from dlbook import report
 
-    from dlbook import report, runtime
-
-    with open(path, "a", encoding="utf-8") as f:
-        for chapter, seconds in _chapter_seconds.items():
-            row = {
-                "kind": "run",
-                "chapter": chapter,
-                "profile": runtime.profile(),
-                "seed": runtime.seed_from_env(),
-                "device": str(runtime.device()),
-                "machine": report.machine(),
-                "torch": torch.__version__,
-                "threads": runtime.cpu_threads(),
-                "seconds": round(seconds, 1),
-                "passed": chapter not in _chapter_failed,
-                "date": datetime.date.today().isoformat(),
-            }
-            f.write(json.dumps(row) + "\n")
+    today = datetime.date.today().isoformat()
+    for chapter, seconds in _chapter_seconds.items():
+        passed = chapter not in _chapter_failed
+        run = report.run_fields(chapter)
+        report.append("run", run, seconds=round(seconds, 1), passed=passed, date=today)
 
 
 def pytest_sessionfinish(session):
-    if os.environ.get("DLBOOK_REPORT") and _chapter_seconds:
-        _write_run_rows(os.environ["DLBOOK_REPORT"])
+    if runtime.report_path() is not None and _chapter_seconds:
+        _write_run_rows()
     shutil.rmtree(_converted, ignore_errors=True)
 
 

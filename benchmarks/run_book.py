@@ -25,12 +25,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from dlbook.runtime import BUDGET_SECONDS
+
 ROOT = Path(__file__).resolve().parents[1]
-BUDGET_SECONDS = {"quick": 30, "full": 180}
 
 
 def run(args) -> int:
-    from dlbook import book, report
+    from dlbook import book, runs
 
     pages = book.notebook_pages(ROOT)
     if args.chapters:
@@ -59,22 +60,22 @@ def run(args) -> int:
             label = f"seed {seed}" + (f", {threads} threads" if threads else "")
             print(f"{label}: {' '.join(command[2:4])} {len(pages)} pages", flush=True)
             subprocess.run(command, cwd=ROOT, env=env, check=False)
-    rows = report.read(path) if path.exists() else []
-    runs = [r for r in rows if r.get("kind") == "run"]
-    if not runs:
+    rows = runs.read(path) if path.exists() else []
+    done = [r for r in rows if r.get("kind") == "run"]
+    if not done:
         print("no chapter ran", file=sys.stderr)
         return 1
     print_table(rows, f"profile {args.profile}, seeds {args.seeds}")
-    margins = report.closest_margins(rows, n=8)
+    margins = runs.closest_margins(rows, n=8)
     if len(margins):
         print("\nclosest margins (how near each self-check came to failing):")
         print(margins.to_string(index=False))
     print(f"\nreport: {path}")
     budget = BUDGET_SECONDS[args.profile]
-    failed = [f"{r['chapter']} seed {r['seed']}: failed" for r in runs if not r["passed"]]
+    failed = [f"{r['chapter']} seed {r['seed']}: failed" for r in done if not r["passed"]]
     slow = [
         f"{r['chapter']} seed {r['seed']}: {r['seconds']} s > {budget} s"
-        for r in runs
+        for r in done
         if r["passed"] and r["seconds"] > budget
     ]
     for problem in failed + slow:
@@ -83,19 +84,19 @@ def run(args) -> int:
 
 
 def print_table(rows: list[dict], title: str) -> None:
-    from dlbook import report
+    from dlbook import runs
 
-    table = report.table(rows)
-    runs = [r for r in rows if r.get("kind") == "run"]
-    print(f"\n{title} | {runs[0]['machine']} | {runs[0]['date']}")
+    table = runs.table(rows)
+    done = [r for r in rows if r.get("kind") == "run"]
+    print(f"\n{title} | {done[0]['machine']} | {done[0]['date']}")
     print(table.to_string(index=False))
     print(f"total: {table['seconds'].sum():.0f} s (median seed per chapter)")
 
 
 def compare(a: Path, b: Path) -> int:
-    from dlbook import report
+    from dlbook import runs
 
-    ta, tb = report.table(report.read(a)), report.table(report.read(b))
+    ta, tb = runs.table(runs.read(a)), runs.table(runs.read(b))
     merged = ta.merge(tb, on="chapter", how="outer", suffixes=(" A", " B"))
     merged["B / A time"] = (merged["seconds B"] / merged["seconds A"]).round(2)
     columns = ["chapter", "seconds A", "seconds B", "B / A time", "device A", "device B"]

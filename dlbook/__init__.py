@@ -13,19 +13,19 @@ make plotly figures survive the HTML build.
 from __future__ import annotations
 
 import importlib
-import os
 import platform
 from dataclasses import dataclass
 from typing import Any
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read once, when torch loads OpenMP
+from dlbook import runtime  # imports no torch
+from dlbook._version import __version__
 
-from dlbook._version import __version__  # noqa: E402
+runtime.quiet_openmp()  # before torch loads OpenMP, which reads it once
 
 RUNTIME = ("cpu_threads", "device", "pick", "profile", "progress", "seed_everything")
 MODULES = (
     "book", "checkpoints", "cli", "data", "datasets", "explore", "files", "judge",
-    "models", "plot", "report", "runtime", "train",
+    "margins", "models", "plot", "report", "runtime", "text", "train",
 )  # fmt: skip
 __all__ = ["Settings", "__version__", "setup", *RUNTIME]
 
@@ -67,7 +67,7 @@ def setup(chapter: str | None = None, seed: int | None = None) -> Settings:
     """
     import torch
 
-    from dlbook import margins, plot, report, runtime
+    from dlbook import margins, plot, report
 
     threads = runtime.cpu_threads()
     torch.set_num_threads(threads)

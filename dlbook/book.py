@@ -1,8 +1,9 @@
 """The book's structure, defined once: which pages exist, which are chapters, and how a
 chapter becomes a Jupyter notebook (for the tests, the run report and Colab).
 
-``python -m dlbook notebooks OUT`` writes every notebook page as ``.ipynb`` under
-``OUT``, each opening with a cell that, on Colab, installs dlbook and what that chapter
+``python -m dlbook.book OUT SPEC`` (as ``.github/workflows/colab.yml`` runs it) writes
+every notebook page as ``.ipynb`` under ``OUT``, each opening with a cell that, on
+Colab, installs dlbook (``SPEC``, e.g. ``'dlbook @ git+URL@SHA'``) and what that chapter
 imports (Colab opens notebooks only, and has none of the book's extra packages).
 """
 

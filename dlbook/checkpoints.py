@@ -1,12 +1,13 @@
-"""Small pretrained networks the book ships with, and the command that trains them.
+"""Small pretrained networks the book ships with: their registry and verified loading.
 
 Both are :class:`dlbook.models.LeNet5` (62 thousand parameters, about 250 KB):
 
 - ``fashion-lenet``: trained on Fashion-MNIST; the starting point for transfer learning;
 - ``mnist-judge``: an MNIST classifier; it judges whether generated digits look right.
 
-``python -m dlbook checkpoint train NAME`` retrains one (seeded) and writes it atomically
-into ``dlbook/weights/``; its SHA-256 is recorded in :data:`CHECKPOINTS`. :func:`load`
+``python -m dlbook checkpoint train NAME`` (:func:`dlbook.cli.train_checkpoint`) retrains
+one (seeded) and writes it atomically into ``dlbook/weights/``; its SHA-256 is recorded
+in :data:`CHECKPOINTS`. :func:`load`
 verifies that checksum and reads the file with ``weights_only=True``, so a checkpoint can
 never run code. Retraining on other hardware or another torch version reproduces the
 accuracy, not necessarily the bytes: record the new checksum it prints.
@@ -14,14 +15,13 @@ accuracy, not necessarily the bytes: record the new checksum it prints.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from dlbook import models, runtime
-from dlbook.files import CorruptFileError, sha256, write_atomically
+from dlbook.files import CorruptFileError, sha256
 
 WEIGHTS = Path(__file__).resolve().parent / "weights"
 
@@ -62,23 +62,6 @@ def checkpoint(name: str) -> Checkpoint:
 
 def path(name: str) -> Path:
     return WEIGHTS / f"{checkpoint(name).name}.pt"
-
-
-def train_checkpoint(name: str, seed: int = 0) -> tuple[Path, float, str]:
-    """Train one checkpoint on the CPU and save it; return its path, test accuracy, SHA-256."""
-    spec = checkpoint(name)
-    from dlbook import data, train  # training needs them; loading a checkpoint does not
-
-    runtime.seed_everything(seed)
-    x, y = data.load(spec.dataset, device="cpu")
-    test = data.load(spec.dataset, train=False, device="cpu")
-    model = models.LeNet5()
-    history = train.fit_one_cycle(model, (x, y), spec.epochs, val=test, max_lr=spec.max_lr)
-    target = path(name)
-    buffer = io.BytesIO()  # a file object gives the zip a fixed archive name: same bytes each time
-    torch.save(model.state_dict(), buffer)
-    write_atomically(target, lambda out: out.write(buffer.getvalue()), expected=None)
-    return target, history.last("val_accuracy"), sha256(target)
 
 
 def load(name: str, device: torch.device | str | None = None) -> torch.nn.Module:

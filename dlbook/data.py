@@ -2,8 +2,8 @@
 
 :func:`load` and :func:`text` return whole datasets, read once per process from the
 verified cache of :mod:`dlbook.datasets`; :class:`Batches` shuffles in-memory tensors
-with no per-item Python work; :func:`windows` and :class:`CharVocab` serve the
-language-model chapters.
+with no per-item Python work. What only language models use (:class:`CharVocab`,
+:func:`windows`) is in :mod:`dlbook.text`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import torch
 from dlbook.datasets import DataUnavailableError, dataset, ensure
 from dlbook.runtime import device as default_device
 
-__all__ = ["DataUnavailableError", "FASHION_CLASSES", "Batches", "CharVocab", "load", "text"]
+__all__ = ["DataUnavailableError", "FASHION_CLASSES", "Batches", "load", "text"]
 
 FASHION_CLASSES = (
     "T-shirt/top",
@@ -69,48 +69,6 @@ def text(name: str = "tinyshakespeare") -> str:
         raise ValueError(f"{spec.name!r} is an image dataset; use dlbook.data.load({spec.name!r}).")
     root = ensure(spec.name)
     return (root / spec.files[0].path).read_text(encoding="utf-8")
-
-
-class CharVocab:
-    """Characters to integer ids and back, for character-level language models."""
-
-    def __init__(self, text: str):
-        self.chars = sorted(set(text))
-        self.index = {c: i for i, c in enumerate(self.chars)}
-
-    def __len__(self) -> int:
-        return len(self.chars)
-
-    def encode(self, s: str) -> torch.Tensor:
-        try:
-            return torch.tensor([self.index[c] for c in s], dtype=torch.long)
-        except KeyError as error:
-            raise ValueError(f"character {error.args[0]!r} is not in the vocabulary") from None
-
-    def decode(self, ids) -> str:
-        return "".join(self.chars[int(i)] for i in ids)
-
-
-def windows(
-    ids: torch.Tensor, block_size: int, batch_size: int, generator: torch.Generator | None = None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``batch_size`` random windows of a token sequence and the same windows shifted by one.
-
-    ``x[b, t]`` is followed by ``y[b, t]`` in ``ids``: the next-token targets of a
-    language model. Both have shape ``(batch_size, block_size)`` and live on ``ids.device``.
-    """
-    if ids.dim() != 1:
-        raise ValueError(f"ids must be a 1-D tensor of token ids, got shape {tuple(ids.shape)}.")
-    if not 1 <= block_size < len(ids):
-        raise ValueError(
-            f"block_size must be between 1 and len(ids) - 1 = {len(ids) - 1}, got {block_size}."
-        )
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
-    starts = torch.randint(len(ids) - block_size, (batch_size,), generator=generator)
-    index = starts[:, None] + torch.arange(block_size + 1)
-    chunk = ids[index.to(ids.device)]
-    return chunk[:, :-1], chunk[:, 1:]
 
 
 class Batches:

@@ -33,8 +33,8 @@ def execution_key() -> dict[str, str]:
     from dlbook import runtime
 
     source = hashlib.sha256()
-    for path in sorted(PACKAGE.glob("*.py")):
-        source.update(path.name.encode() + path.read_bytes())
+    for path in sorted(PACKAGE.rglob("*.py")):  # the build's wing, dlbook/sphinx/, too
+        source.update(path.relative_to(PACKAGE).as_posix().encode() + path.read_bytes())
     return {
         "profile": runtime.profile(),
         "seed": str(runtime.seed_from_env()),

@@ -13,11 +13,12 @@ before a reader's machine makes it fail. Other asserts run unchanged.
 from __future__ import annotations
 
 import ast
-import json
 import operator
-import os
 from itertools import pairwise
 from numbers import Real
+
+from dlbook import report
+from dlbook.runtime import report_path
 
 OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 _SYMBOLS = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
@@ -47,13 +48,8 @@ def check(source: str, ops: str, *values) -> bool:
     comparison of plain numbers is appended to the run report."""
     symbols = ops.split()
     holds = all(OPS[op](a, b) for (a, b), op in zip(pairwise(values), symbols, strict=True))
-    path = os.environ.get("DLBOOK_REPORT")
-    if path and all(_scalar(v) for v in values):
-        from dlbook.report import run_fields
-
-        row = {"kind": "margin", **run_fields(), "check": source, "margin": margin(values, symbols)}
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
+    if report_path() is not None and all(_scalar(v) for v in values):
+        report.append("margin", report.this_run(), check=source, margin=margin(values, symbols))
     return holds
 
 
@@ -86,7 +82,7 @@ class _RewriteAsserts(ast.NodeTransformer):
 def install() -> None:
     """In a Jupyter kernel writing a run report, record the margin of every comparing
     ``assert`` from now on (idempotent; nothing happens elsewhere)."""
-    if not os.environ.get("DLBOOK_REPORT"):
+    if report_path() is None:
         return
     try:
         from IPython import get_ipython

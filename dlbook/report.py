@@ -1,12 +1,14 @@
-"""Measured numbers: glued into the page that shows them, and recorded in the run report.
+"""Measured numbers: glued into the page that shows them, and written to the run report.
 
 :func:`glue` hands a number to the prose of the same page: ``{glue:text}`name:.1%```
 (MyST-NB) prints the value this very execution measured. :func:`record` does that and
-also, when ``DLBOOK_REPORT=path.jsonl`` is set, appends one line with the chapter, metric,
-value, profile, seed, device, machine and torch version. The tests set it
-(``benchmarks/run_book.py``), so every reported number comes from a run that asserted it.
-:func:`table` turns a report into one row per chapter, and the book's ``{report}`` role
-(:mod:`dlbook.sphinx`) quotes a metric's range over seeds in the prose.
+also, when ``DLBOOK_REPORT=path.jsonl`` is set, appends a ``metric`` row to the run
+report. The tests set it (``benchmarks/run_book.py``), so every reported number comes
+from a run that asserted it.
+
+This module is the report's one writer: :data:`KINDS` is its schema, and
+:func:`append` writes every row, the ``margin`` rows of :mod:`dlbook.margins` and the
+``run`` rows of ``conftest.py`` included. :mod:`dlbook.runs` reads reports back.
 """
 
 from __future__ import annotations
@@ -16,9 +18,18 @@ import os
 import platform
 import time
 from numbers import Integral, Real
-from pathlib import Path
+
+from dlbook import runtime
 
 GLUE_PREFIX = "application/papermill.record/"  # MyST-NB's marker for glued, hidden values
+# The run report's schema: every row has a ``kind``, the RUN_FIELDS of the run that wrote
+# it, and the fields of its kind.
+RUN_FIELDS = ("chapter", "profile", "seed", "device", "machine", "torch", "threads")
+KINDS = {
+    "metric": ("metric", "value", "seconds"),  # a number the chapter measured (record)
+    "margin": ("check", "margin"),  # how close a self-check came to failing (margins)
+    "run": ("seconds", "passed", "date"),  # one chapter's execution (conftest.py)
+}
 _run: dict = {}
 
 
@@ -32,26 +43,55 @@ def machine() -> str:
     return text
 
 
-def start(chapter: str | None, settings) -> None:
-    """Remember which chapter is running and with what settings (called by ``setup``)."""
+def run_fields(chapter: str | None, settings=None) -> dict:
+    """The :data:`RUN_FIELDS` of a run of ``chapter`` with ``settings`` (a
+    :class:`dlbook.Settings`) or, without them, the settings the environment gives."""
     import torch
 
-    _run.clear()
-    _run.update(
-        chapter=chapter or "unnamed",
-        profile=settings.profile,
-        seed=settings.seed,
-        device=str(settings.device),
-        machine=machine(),
-        torch=torch.__version__,
-        threads=settings.threads,
-        started=time.perf_counter(),
-    )
+    if settings is None:
+        profile, seed = runtime.profile(), runtime.seed_from_env()
+        device, threads = runtime.device(), runtime.cpu_threads()
+    else:
+        profile, seed = settings.profile, settings.seed
+        device, threads = settings.device, settings.threads
+    return {
+        "chapter": chapter or "unnamed",
+        "profile": profile,
+        "seed": seed,
+        "device": str(device),
+        "machine": machine(),
+        "torch": torch.__version__,
+        "threads": threads,
+    }
 
 
-def run_fields() -> dict:
-    """Chapter, profile, seed, device, machine, torch version and threads of this run."""
+def this_run() -> dict:
+    """The :data:`RUN_FIELDS` of this kernel's run, as ``setup`` started it."""
     return {k: v for k, v in _run.items() if k != "started"}
+
+
+def start(chapter: str | None, settings) -> None:
+    """Remember which chapter is running and with what settings (called by ``setup``)."""
+    _run.clear()
+    _run.update(run_fields(chapter, settings), started=time.perf_counter())
+
+
+def append(kind: str, run: dict, **fields) -> None:
+    """Append one row of ``kind`` to the run report (``DLBOOK_REPORT``; nothing if unset):
+    the ``run``'s fields (:func:`run_fields`, :func:`this_run`) and exactly the fields
+    that :data:`KINDS` lists for its kind."""
+    if kind not in KINDS:
+        raise ValueError(f"{kind!r} is not a kind of report row; use one of {', '.join(KINDS)}.")
+    if set(fields) != set(KINDS[kind]):
+        raise ValueError(
+            f"a {kind!r} row has the fields {', '.join(KINDS[kind])}; got {', '.join(fields)}."
+        )
+    path = runtime.report_path()
+    if path is None:
+        return
+    row = {"kind": kind, **run, **{name: fields[name] for name in KINDS[kind]}}
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")
 
 
 def _plain(value):
@@ -91,110 +131,12 @@ def glue(name: str, value):
 def record(metric: str, value):
     """Glue ``value`` as ``metric`` and add it to the run report (if one is set); return it."""
     value = glue(metric, value)
-    path = os.environ.get("DLBOOK_REPORT")
-    if path:
+    if runtime.report_path() is not None:
         if not _run:
             raise RuntimeError(
                 f"record({metric!r}) before dlbook.setup(): call dlbook.setup('<chapter>') "
                 "first, so the report knows which chapter measured it."
             )
-        row = {"kind": "metric", **run_fields()}
-        row.update(metric=metric, value=value)
-        row["seconds"] = round(time.perf_counter() - _run["started"], 3)
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
+        seconds = round(time.perf_counter() - _run["started"], 3)
+        append("metric", this_run(), metric=metric, value=value, seconds=seconds)
     return value
-
-
-def read(path: str | Path) -> list[dict]:
-    """All rows of a report file."""
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def values(rows: list[dict], chapter: str, metric: str) -> dict[int, float]:
-    """One metric of one chapter, by seed."""
-    return {
-        r["seed"]: r["value"]
-        for r in rows
-        if r.get("kind") == "metric" and r["chapter"] == chapter and r["metric"] == metric
-    }
-
-
-def seeds_phrase(seeds) -> str:
-    """``[0, 1, 2]`` -> ``seeds 0, 1 and 2``; ``[3]`` -> ``seed 3``."""
-    seeds = sorted(seeds)
-    if len(seeds) == 1:
-        return f"seed {seeds[0]}"
-    return "seeds " + ", ".join(map(str, seeds[:-1])) + f" and {seeds[-1]}"
-
-
-def spread(numbers, fmt: str = "") -> str:
-    """``low–high`` of some numbers in a format spec, or one value if they all print alike."""
-    low, high = format(min(numbers), fmt), format(max(numbers), fmt)
-    if low == high:
-        return low
-    unit = "%" if low.endswith("%") and high.endswith("%") else ""
-    return f"{low.removesuffix(unit)}–{high}"
-
-
-def table(rows: list[dict]):
-    """One row per chapter: seconds (median and range over seeds), device, self-check, and
-    each recorded metric (its value, or its range over seeds).
-
-    Returns a pandas DataFrame; chapters keep the order in which they ran.
-    """
-    import pandas as pd
-
-    runs = [r for r in rows if r.get("kind") == "run"]
-    chapters = list(dict.fromkeys(r["chapter"] for r in runs))
-    out = []
-    for chapter in chapters:
-        mine = [r for r in runs if r["chapter"] == chapter]
-        seconds = sorted(r["seconds"] for r in mine)
-        row = {
-            "chapter": chapter,
-            "seconds": seconds[len(seconds) // 2],
-            "seconds (range)": spread(seconds, ".3g"),
-            "seeds": " ".join(str(r["seed"]) for r in mine),
-            "device": mine[0]["device"],
-            "self-check": "pass" if all(r["passed"] for r in mine) else "FAIL",
-        }
-        metrics = dict.fromkeys(
-            r["metric"] for r in rows if r.get("kind") == "metric" and r["chapter"] == chapter
-        )
-        row["headline metrics"] = "; ".join(
-            f"{m} {spread(values(rows, chapter, m).values(), '.4g')}" for m in metrics
-        )
-        out.append(row)
-    return pd.DataFrame(out)
-
-
-def closest_margins(rows: list[dict], n: int = 12):
-    """The ``n`` self-checks that came closest to failing (:mod:`dlbook.margins`): each
-    check's smallest margin over seeds and thread counts, as a pandas DataFrame.
-
-    Checks met with equality (a margin of exactly 0, such as ``|sin| <= 1`` or an
-    accuracy of exactly 3/4 where at most 3/4 is possible) are bounds of mathematics,
-    not luck, and are left out."""
-    import pandas as pd
-
-    worst: dict[tuple[str, str], dict] = {}
-    for r in rows:
-        if r.get("kind") == "margin" and r["margin"] != 0:
-            key = (r["chapter"], r["check"])
-            if key not in worst or r["margin"] < worst[key]["margin"]:
-                worst[key] = r
-    closest = sorted(worst.values(), key=lambda r: r["margin"])[:n]
-    return pd.DataFrame(
-        [
-            {
-                "chapter": r["chapter"],
-                "self-check": r["check"],
-                "margin": f"{r['margin']:.1%}",
-                "at seed": r["seed"],
-                "threads": r.get("threads", "?"),
-            }
-            for r in closest
-        ]
-    )

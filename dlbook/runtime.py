@@ -7,8 +7,15 @@ CI, a GPU runner and a reader's laptop run the same chapter with different value
 - ``DLBOOK_PROFILE``: ``quick`` (CI-sized) or ``full`` (reader-sized, default).
 - ``DLBOOK_THREADS``: CPU threads for torch (default: half the CPUs it may use).
 - ``DLBOOK_PROGRESS``: ``0`` turns progress bars into one-line summaries.
+- ``DLBOOK_REPORT``: the run report a run appends to (:func:`report_path`).
+- ``DLBOOK_DATA``: the dataset cache (read by :func:`dlbook.datasets.data_root`).
 
-This module imports nothing else from dlbook.
+It is also the one home of the environment a chapter's kernel needs
+(:func:`kernel_environment`) and of the time budgets (:data:`BUDGET_SECONDS`).
+``binder/start`` and ``.ci/run`` are shell, and set the same environment.
+
+This module imports nothing else from dlbook, and torch only when a function needs it
+(``import dlbook`` calls :func:`quiet_openmp` before torch loads OpenMP).
 """
 
 from __future__ import annotations
@@ -18,17 +25,23 @@ import os
 import random
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import numpy as np
-import torch
+if TYPE_CHECKING:
+    import torch
 
 PROFILES = ("quick", "full")
+# What a chapter may take on a 2-core CPU, in seconds (benchmarks/run_book.py enforces it)
+BUDGET_SECONDS = {"quick": 30, "full": 180}
+# Idle OpenMP threads sleep instead of spinning beside other work (benchmarks/shared_cpu.py)
+OMP_WAIT_POLICY = "PASSIVE"
 T = TypeVar("T")
 
 
 def device() -> torch.device:
     """The device chapters compute on: ``DLBOOK_DEVICE`` or the best available."""
+    import torch
+
     wanted = os.environ.get("DLBOOK_DEVICE", "").strip().lower()
     if not wanted:
         if torch.cuda.is_available():
@@ -86,6 +99,9 @@ def seed_from_env() -> int:
 
 def seed_everything(seed: int | None = None) -> int:
     """Seed python, numpy and torch, and ask torch for deterministic kernels."""
+    import numpy as np
+    import torch
+
     seed = seed_from_env() if seed is None else int(seed)
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     random.seed(seed)
@@ -94,6 +110,33 @@ def seed_everything(seed: int | None = None) -> int:
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.benchmark = False
     return seed
+
+
+def report_path() -> Path | None:
+    """The run report this run appends to: ``DLBOOK_REPORT``, or None when none is kept."""
+    value = os.environ.get("DLBOOK_REPORT", "").strip()
+    return Path(value) if value else None
+
+
+def quiet_openmp() -> None:
+    """``OMP_WAIT_POLICY=PASSIVE`` unless it is set: read once, when torch loads OpenMP."""
+    os.environ.setdefault("OMP_WAIT_POLICY", OMP_WAIT_POLICY)
+
+
+def kernel_environment(data: str | None = None) -> dict[str, str]:
+    """The environment a chapter's kernel needs before it starts: the OpenMP wait policy
+    (:func:`quiet_openmp`) and, given ``data``, ``DLBOOK_DATA`` made absolute, because
+    chapters run in ``book/`` or a temporary folder, not where the command was typed."""
+    env = {"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", OMP_WAIT_POLICY)}
+    if data and data.strip():
+        env["DLBOOK_DATA"] = str(Path(data.strip()).expanduser().resolve())
+    return env
+
+
+def prepare_kernels() -> None:
+    """Give the kernels this process starts (the build's, the tests') their environment,
+    :func:`kernel_environment` with this process's ``DLBOOK_DATA``."""
+    os.environ.update(kernel_environment(os.environ.get("DLBOOK_DATA")))
 
 
 def cpu_quota(cgroup: Path = Path("/sys/fs/cgroup")) -> float | None:

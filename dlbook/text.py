@@ -1,11 +1,12 @@
 """What the language-model chapters share, so that their numbers mean the same thing.
 
-One corpus and split (:func:`char_corpus`), one pair of count baselines
-(:func:`baselines`), one validation protocol (:func:`validation_loss`), one sampler with
-temperature and top-k on common random numbers (:func:`generate`), one word count
-(:func:`word_stats`), one label for invisible characters (:func:`show`) and one figure
-of a sample (:func:`sample_figure`). The models and their training loops, which are
-the lessons, stay in the chapters.
+One vocabulary of characters (:class:`CharVocab`), one corpus and split
+(:func:`char_corpus`), one sampler of training windows (:func:`windows`), one pair of
+count baselines (:func:`baselines`), one validation protocol (:func:`validation_loss`),
+one sampler with temperature and top-k on common random numbers (:func:`generate`), one
+word count (:func:`word_stats`), one label for invisible characters (:func:`show`) and
+one figure of a sample (:func:`sample_figure`). The models and their training loops,
+which are the lessons, stay in the chapters.
 
 A model is called as ``model(x)`` or ``model(x, state)`` on ``(batch, time)`` token ids.
 One that returns ``(logits, state)`` (a recurrent network) carries its state from one
@@ -26,10 +27,9 @@ import torch
 import torch.nn.functional as F
 from plotly.subplots import make_subplots
 
-from dlbook.data import CharVocab
-
 __all__ = [
     "CharCorpus",
+    "CharVocab",
     "baselines",
     "char_corpus",
     "generate",
@@ -37,11 +37,54 @@ __all__ = [
     "sample_figure",
     "show",
     "validation_loss",
+    "windows",
     "word_stats",
     "words",
 ]
 
 GLYPHS = {" ": "␣", "\n": "⏎", "\t": "⇥"}
+
+
+class CharVocab:
+    """Characters to integer ids and back, for character-level language models."""
+
+    def __init__(self, text: str):
+        self.chars = sorted(set(text))
+        self.index = {c: i for i, c in enumerate(self.chars)}
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def encode(self, s: str) -> torch.Tensor:
+        try:
+            return torch.tensor([self.index[c] for c in s], dtype=torch.long)
+        except KeyError as error:
+            raise ValueError(f"character {error.args[0]!r} is not in the vocabulary") from None
+
+    def decode(self, ids) -> str:
+        return "".join(self.chars[int(i)] for i in ids)
+
+
+def windows(
+    ids: torch.Tensor, block_size: int, batch_size: int, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``batch_size`` random windows of a token sequence and the same windows shifted by one.
+
+    ``x[b, t]`` is followed by ``y[b, t]`` in ``ids``: the next-token targets of a
+    language model. Both have shape ``(batch_size, block_size)`` and live on ``ids.device``.
+    """
+    if ids.dim() != 1:
+        raise ValueError(f"ids must be a 1-D tensor of token ids, got shape {tuple(ids.shape)}.")
+    if not 1 <= block_size < len(ids):
+        raise ValueError(
+            f"block_size must be between 1 and len(ids) - 1 = {len(ids) - 1}, got {block_size}."
+        )
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+    starts = torch.randint(len(ids) - block_size, (batch_size,), generator=generator)
+    index = starts[:, None] + torch.arange(block_size + 1)
+    chunk = ids[index.to(ids.device)]
+    return chunk[:, :-1], chunk[:, 1:]
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """The training loop the book teaches, made reusable: ``fit``, ``evaluate``, ``History``.
 
-``fit`` is the hand-written loop of the gradient-descent chapters (forward, loss,
-backward, step) plus what a reader wants around it: a progress bar, a per-epoch
-history, validation, an optional learning-rate schedule, and Ctrl-C that stops the
-loop (and "Run All") while the model keeps what it learned.
+:func:`train_epoch` is the hand-written loop of the gradient-descent chapters (forward,
+loss, backward, step), and nothing else. :func:`fit` runs it once per epoch with what a
+reader wants around it: checked inputs, a progress bar, a per-epoch history,
+validation, an optional learning-rate schedule, and Ctrl-C that stops the loop (and
+"Run All") while the model keeps what it learned.
 """
 
 from __future__ import annotations
@@ -142,6 +143,27 @@ def _pair(data, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     return data
 
 
+def train_epoch(model, batches, loss_fn, optimizer, scheduler=None, augment=None):
+    """One pass over ``batches`` of ``(xb, yb)``: forward, loss, backward, step.
+
+    A ``scheduler`` steps after every batch. Returns the mean training loss.
+    """
+    model.train()
+    total, seen = 0.0, 0
+    for xb, yb in batches:
+        if augment is not None:
+            xb = augment(xb)
+        loss = loss_fn(model(xb), yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        total = total + loss.detach() * len(yb)
+        seen += len(yb)
+    return float(total / max(seen, 1))
+
+
 def fit(
     model: nn.Module,
     train: tuple[torch.Tensor, torch.Tensor] | Iterable,
@@ -158,7 +180,7 @@ def fit(
     schedule_every: str = "epoch",
     progress: bool | None = None,
 ) -> History:
-    """Train ``model`` and return its per-epoch :class:`History`.
+    """Train ``model`` with :func:`train_epoch` and return its per-epoch :class:`History`.
 
     ``train`` is ``(x, y)`` (shuffled into batches of ``batch_size`` each epoch) or any
     iterable of ``(xb, yb)`` batches, such as a ``DataLoader``. Give ``lr`` for plain SGD
@@ -193,6 +215,7 @@ def fit(
         steps = len(batches)
     except TypeError:
         steps = None
+    per_step = scheduler if schedule_every == "step" else None
 
     from tqdm.auto import tqdm
 
@@ -202,26 +225,13 @@ def fit(
     try:
         for epoch in range(1, epochs + 1):
             bar.set_description(f"epoch {epoch}/{epochs}")
-            model.train()
-            total, seen = torch.zeros((), device=parameters[0].device), 0
-            for xb, yb in batches:
-                if augment is not None:
-                    xb = augment(xb)
-                out = model(xb)
-                if epoch == 1 and seen == 0:
-                    _check_batch(out, yb)
-                loss = loss_fn(out, yb)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                if scheduler is not None and schedule_every == "step":
-                    scheduler.step()
-                total += loss.detach() * len(yb)
-                seen += len(yb)
-                bar.update()
+            checked = _first_batch_checked(loss_fn) if epoch == 1 else loss_fn
+            train_loss = train_epoch(
+                model, _counted(batches, bar), checked, optimizer, per_step, augment
+            )
             if scheduler is not None and schedule_every == "epoch":
                 scheduler.step()
-            row = {"epoch": epoch, "train_loss": (total / max(seen, 1)).item()}
+            row = {"epoch": epoch, "train_loss": train_loss}
             if val is not None:
                 scores = evaluate(model, val, loss_fn, metric)
                 row.update({f"val_{k}": v for k, v in scores.items()})
@@ -238,6 +248,27 @@ def fit(
         summary = ", ".join(f"{k} {v:.4g}" for k, v in history.rows[-1].items() if k != "epoch")
         print(f"fit: {len(history)} epochs, {summary}")
     return history
+
+
+def _first_batch_checked(loss_fn: LossFn) -> LossFn:
+    """``loss_fn``, which first checks the first batch's output (:func:`_check_batch`)."""
+    checked = False
+
+    def first_checked(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        nonlocal checked
+        if not checked:
+            _check_batch(out, y)
+            checked = True
+        return loss_fn(out, y)
+
+    return first_checked
+
+
+def _counted(batches: Iterable, bar) -> Iterable:
+    """``batches``, moving the progress bar on after each step."""
+    for batch in batches:
+        yield batch
+        bar.update()
 
 
 @torch.no_grad()

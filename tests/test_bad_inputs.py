@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from conftest import ROOT
-from dlbook import checkpoints, data, datasets, judge, models, plot, report, runtime, train
+from dlbook import checkpoints, data, datasets, judge, models, plot, report, runtime, text, train
 
 
 def blobs(n=64):
@@ -76,22 +76,22 @@ CASES = {
         "batch_size must be a positive integer",
     ),
     "character outside the vocabulary": (
-        lambda: data.CharVocab("abc").encode("abz"),
+        lambda: text.CharVocab("abc").encode("abz"),
         ValueError,
         "'z' is not in the vocabulary",
     ),
     "windows of 2-D ids": (
-        lambda: data.windows(torch.zeros(2, 5, dtype=torch.long), 2, 2),
+        lambda: text.windows(torch.zeros(2, 5, dtype=torch.long), 2, 2),
         ValueError,
         "must be a 1-D tensor of token ids",
     ),
     "windows longer than the text": (
-        lambda: data.windows(torch.arange(10), 10, 2),
+        lambda: text.windows(torch.arange(10), 10, 2),
         ValueError,
         r"block_size must be between 1 and len\(ids\) - 1 = 9",
     ),
     "windows of no batch": (
-        lambda: data.windows(torch.arange(10), 3, 0),
+        lambda: text.windows(torch.arange(10), 3, 0),
         ValueError,
         "batch_size must be a positive integer",
     ),

@@ -20,6 +20,33 @@ MAX_TYPED_NUMBERS = 40
 # A result-like number: a percentage, a decimal, or a ratio ("3x", "50 times").
 RESULT = re.compile(r"(?<![\w.$-])(?:\d+(?:\.\d+)?\s?%|\d*\.\d+|\d+(?:\.\d+)?\s?(?:×|x\b|times\b))")
 
+API = ROOT / "book" / "appendix" / "api.md"
+FACADE = {"setup", "seed_everything", "pick", "profile", "device", "progress"}
+HIDDEN = re.compile(r"```\{code-cell\}[^\n]*\n:tags: \[[^\]]*remove-cell[^\]]*\]\n.*?```", re.S)
+
+
+def mentions(text: str, target: str) -> bool:
+    """Whether a chapter's text uses ``dlbook.<module>.<name>`` (as ``module.name``, as
+    ``dlbook.name`` for the settings, imported by name, or by including its source)."""
+    module, name = target.split(".")[-2:]
+    if module == "dlbook" or (module == "runtime" and name in FACADE):
+        return re.search(rf"\bdlbook\.{name}\(", text) is not None
+    used = re.search(rf"\b{module}\.{name}\b", text)
+    imported = re.search(rf"^from dlbook\.{module} import [^\n]*\b{name}\b", text, re.M)
+    shown = re.search(rf"\.\./dlbook/{module}\.py\n:pyobject: {name}\n", text)
+    return bool(used or imported or shown)
+
+
+def where_taught(target: str, chapters: list[Path]) -> tuple[str, bool]:
+    """The first chapter that uses ``target`` where readers see it (its prose, a shown
+    cell), and True; else the first whose hidden self-check does, and False."""
+    for visible in (True, False):
+        for chapter in chapters:
+            text = chapter.read_text(encoding="utf-8")
+            if mentions(HIDDEN.sub("", text) if visible else text, target):
+                return chapter.stem, visible
+    raise LookupError(f"no chapter uses {target}")
+
 
 def prose(text: str) -> str:
     """A page without front matter, code, math, inline code, roles and link targets."""
@@ -109,3 +136,21 @@ def test_typed_numbers_are_the_listed_ones():
     )
     total = sum(map(len, found.values()))
     assert total <= MAX_TYPED_NUMBERS, f"{total} typed numbers; at most {MAX_TYPED_NUMBERS}"
+
+
+def test_the_api_reference_names_the_chapter_that_teaches_each_helper():
+    """Each helper on the API page: the first chapter that uses it where readers see it
+    (or, if none, whose hidden self-check uses it); the rest are what a helper returns."""
+    text = API.read_text(encoding="utf-8")
+    entries = re.findall(
+        r"^\.\. auto(?:function|class):: (\S+)\n(?:   :.*\n)*\n   (.*)$", text, re.M
+    )
+    assert len(entries) > 30
+    chapters = book.chapters(ROOT)
+    for target, line in entries:
+        if line.startswith("Returned by") or line.startswith("A :class:"):
+            continue
+        stem, visible = where_taught(target, chapters)
+        link = f":doc:`chapter {int(stem[:2])} <../{stem}>`"
+        where = f"Taught in {link}." if visible else f"Used by the hidden self-check of {link}."
+        assert line == where, f"{target}: the page says {line!r}, the chapters say {where!r}"

@@ -4,7 +4,7 @@
 import pytest
 import torch
 
-from dlbook import checkpoints, data, files, judge, train
+from dlbook import checkpoints, cli, data, files, judge, train
 from tests import fake_data
 
 
@@ -41,15 +41,32 @@ def test_checkpoints_are_plain_tensors():
 def test_retraining_on_tiny_data_writes_a_loadable_file(tmp_path, monkeypatch):
     fake_data.install(monkeypatch, tmp_path / "cache")
     monkeypatch.setattr(checkpoints, "WEIGHTS", tmp_path / "weights")
-    target, accuracy, digest = checkpoints.train_checkpoint("mnist-judge", seed=0)
-    assert target == tmp_path / "weights" / "mnist-judge.pt" and 0.0 <= accuracy <= 1.0
+    target, accuracy, digest = cli.train_checkpoint("mnist-judge", seed=0)
+    assert target == tmp_path / "weights" / "mnist-judge.pt"
     assert files.sha256(target) == digest and fake_data.leftovers(tmp_path) == []
     state = torch.load(target, weights_only=True)
     assert set(state) == set(checkpoints.models.LeNet5().state_dict())
+    model = checkpoints.models.LeNet5()
+    model.load_state_dict(state)
+    test = data.load("mnist", train=False, device="cpu")
+    assert train.evaluate(model, test)["accuracy"] == pytest.approx(accuracy)  # of this file
 
 
-def test_the_judge_reads_digits_with_the_shipped_checkpoint():
+def drawn_digits() -> torch.Tensor:
+    """A 1 (a bar), a 0 (a ring) and a 7 (a bar and a stroke), drawn in pixels."""
     images = torch.zeros(3, 1, 28, 28)
+    images[0, 0, 4:24, 13:16] = 1
+    rows, cols = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    radius = ((rows - 14) ** 2 / 81 + (cols - 14) ** 2 / 36).sqrt()
+    images[1, 0] = ((radius > 0.75) & (radius < 1.05)).float()
+    images[2, 0, 5:8, 8:20] = 1
+    images[2, 0, 5:24, 17:20] = 1
+    return images
+
+
+def test_the_judge_reads_drawn_digits_with_the_shipped_checkpoint():
+    images = drawn_digits()
     digit, confidence = judge.read(images)
-    assert digit.shape == confidence.shape == (3,) and bool((confidence <= 1).all())
-    assert judge.class_histogram(images).sum() == 3
+    assert digit.tolist() == [1, 0, 7] and bool((confidence > 0.9).all()), confidence
+    assert judge.class_histogram(images).tolist() == [1, 1, 0, 0, 0, 0, 0, 1, 0, 0]
+    assert judge.rate(images, torch.tensor([1, 0, 7])) == 1.0

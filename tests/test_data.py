@@ -77,19 +77,3 @@ def test_batches_match_a_dataloader_over_the_same_order():
     ours = [yb.tolist() for _, yb in data.Batches(x, y, batch_size=4)]
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=4)
     assert ours == [yb.tolist() for _, yb in loader]
-
-
-def test_char_vocab_round_trip():
-    vocab = data.CharVocab("hello world")
-    assert vocab.decode(vocab.encode("lower hold")) == "lower hold"
-    assert len(vocab) == 8
-    with pytest.raises(ValueError, match="not in the vocabulary"):
-        vocab.encode("z")
-
-
-def test_windows_are_next_token_pairs():
-    ids = torch.arange(100)
-    x, y = data.windows(ids, block_size=8, batch_size=5, generator=torch.Generator().manual_seed(0))
-    assert x.shape == y.shape == (5, 8)
-    assert torch.equal(y, x + 1)  # y is x shifted by one position of the sequence
-    assert int(x.min()) >= 0 and int(y.max()) <= 99

@@ -8,7 +8,7 @@ import torch
 from IPython import get_ipython
 from IPython.testing.globalipapp import start_ipython
 
-from dlbook import margins, report
+from dlbook import margins, report, runs
 
 
 @pytest.fixture
@@ -79,6 +79,6 @@ def test_closest_margins_are_per_check_worst_and_skip_exact_bounds():
         {"kind": "margin", "chapter": "a", "check": "abs(s) <= 1", "margin": 0.0, "seed": 0},
         {"kind": "margin", "chapter": "b", "check": "y < 2", "margin": -0.1, "seed": 4},
     ]
-    table = report.closest_margins(rows)
+    table = runs.closest_margins(rows)
     assert table["self-check"].tolist() == ["y < 2", "x > 1"]
     assert table["margin"].tolist() == ["-10.0%", "5.0%"] and table["at seed"].tolist() == [4, 1]

@@ -1,16 +1,20 @@
 """dlbook.sphinx's pure parts, in milliseconds: cache keys, failed-claim detection,
-numbers quoted from a report, and the header links. The whole extension runs in
+and the header links; and the rule that chapters never reach the build's wing. Its
+hooks run in tiny Sphinx projects in tests/test_sphinx_hooks.py, the whole extension in
 tests/test_build.py (tiny books) and the browser test (the real book)."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from types import SimpleNamespace
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from dlbook import execution, report, sphinx
+from dlbook import execution
+from dlbook.sphinx import assets, claims
 
 
 def key(**changes) -> dict[str, str]:
@@ -75,13 +79,13 @@ def test_failures_name_the_claim_and_what_was_measured():
         ]
     )
     nb.cells[3].metadata["tags"] = ["raises-exception"]  # shown on purpose
-    found = sphinx.failures(nb)
+    found = claims.failures(nb)
     assert [f["cell"] for f in found] == [1, 2]
     assert found[0]["claim"] == "assert acc > 0.95, acc" and found[0]["measured"] == "0.912"
-    assert sphinx.describe(found[0]) == (
+    assert claims.describe(found[0]) == (
         "self-check failed: assert acc > 0.95, acc -- this run measured 0.912"
     )
-    assert sphinx.describe(found[1]) == "ValueError in cell 2: bad shape"
+    assert claims.describe(found[1]) == "ValueError in cell 2: bad shape"
 
 
 def test_a_chapter_test_that_reads_the_build_fails_on_its_failed_claims():
@@ -104,35 +108,7 @@ def test_a_chapter_test_that_reads_the_build_fails_on_its_failed_claims():
 
 def test_a_clean_notebook_has_no_failures():
     nb = nbformat.v4.new_notebook(cells=[new_code_cell("1 + 1")])
-    assert sphinx.failures(nb) == []
-
-
-@pytest.mark.parametrize(
-    "numbers, spec, text",
-    [
-        ([0.9833, 0.9847, 0.9828], ".1%", "98.3–98.5%"),
-        ([0.5, 0.5], ".0%", "50%"),
-        ([1.618, 1.627], ".2f", "1.62–1.63"),
-        ([3, 7, 5], "", "3–7"),
-    ],
-)
-def test_report_ranges_read_as_prose(numbers, spec, text):
-    assert report.spread(numbers, spec) == text
-
-
-def test_seeds_read_as_prose():
-    assert report.seeds_phrase([2, 0, 1]) == "seeds 0, 1 and 2"
-    assert report.seeds_phrase([4]) == "seed 4"
-
-
-def test_report_values_pick_one_metric_of_one_chapter():
-    rows = [
-        {"kind": "metric", "chapter": "a", "metric": "m", "seed": 0, "value": 1.0},
-        {"kind": "metric", "chapter": "a", "metric": "m", "seed": 1, "value": 2.0},
-        {"kind": "metric", "chapter": "b", "metric": "m", "seed": 0, "value": 9.0},
-        {"kind": "run", "chapter": "a", "seed": 0, "seconds": 3.0, "passed": True},
-    ]
-    assert report.values(rows, "a", "m") == {0: 1.0, 1: 2.0}
+    assert claims.failures(nb) == []
 
 
 def test_header_links_open_colab_notebooks_and_the_page_problem_form():
@@ -152,7 +128,7 @@ def test_header_links_open_colab_notebooks_and_the_page_problem_form():
             ]
         }
     ]
-    sphinx._fix_header_links(App(), "book/x", None, {"header_buttons": buttons}, None)
+    assets._fix_header_links(App(), "book/x", None, {"header_buttons": buttons}, None)
     colab, issue = buttons[0]["buttons"]
     assert colab["url"].endswith("/blob/notebooks/book/x.ipynb")
     assert "template=page_problem.yml" in issue["url"] and "page=book%2Fx" in issue["url"]
@@ -164,9 +140,9 @@ def test_the_plotly_json_is_dropped_and_nothing_else():
             self.mime_type = mime_type
 
     assert (
-        sphinx.PlotlyJsonMime.handle_mime(None, Mime("application/vnd.plotly.v1+json"), False) == []
+        assets.PlotlyJsonMime.handle_mime(None, Mime("application/vnd.plotly.v1+json"), False) == []
     )
-    assert sphinx.PlotlyJsonMime.handle_mime(None, Mime("text/html"), False) is None
+    assert assets.PlotlyJsonMime.handle_mime(None, Mime("text/html"), False) is None
 
 
 @pytest.mark.parametrize("threads, jobs", [("1", 8), ("2", 4), ("3", 2), ("8", 1), ("16", 1)])
@@ -176,3 +152,30 @@ def test_the_build_runs_as_many_chapters_at_once_as_their_threads_fit(monkeypatc
     monkeypatch.setattr(runtime, "usable_cpus", lambda: 8)
     monkeypatch.setenv("DLBOOK_THREADS", threads)
     assert execution.parallel_jobs() == jobs
+
+
+def test_nothing_a_chapter_imports_reaches_the_build():
+    """The reader's modules (all of dlbook/*.py) and the chapters never import the wing."""
+    root = Path(__file__).resolve().parents[1]
+    reaching = []
+    for path in sorted((root / "dlbook").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            if any(n.startswith("dlbook.sphinx") for n in names):
+                reaching.append(path.name)
+    reaching += [p.name for p in (root / "book").rglob("*.md") if "dlbook.sphinx" in p.read_text()]
+    assert not reaching, f"these import the build's modules: {reaching}"
+
+
+def test_a_change_to_the_build_wing_changes_the_execution_key(monkeypatch, tmp_path):
+    """As when it was one file, dlbook.sphinx's source is part of the key."""
+    package = tmp_path / "dlbook"
+    (package / "sphinx").mkdir(parents=True)
+    (package / "train.py").write_text("x = 1\n")
+    (package / "sphinx" / "cache.py").write_text("KEEP = 3\n")
+    monkeypatch.setattr(execution, "PACKAGE", package)
+    before = execution.execution_key()["dlbook"]
+    (package / "sphinx" / "cache.py").write_text("KEEP = 4\n")
+    assert execution.execution_key()["dlbook"] != before

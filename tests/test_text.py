@@ -219,3 +219,19 @@ def test_sample_figure_keeps_its_layout_for_any_sample():
     assert short.data[0].x[0] == text.show(corpus.vocab.chars[-1])  # the likeliest first
     with pytest.raises(ValueError, match="one probability per character"):
         text.sample_figure(probs[:-1], corpus.vocab, "ab", title="", bar_title="", text_title="")
+
+
+def test_char_vocab_round_trip():
+    vocab = text.CharVocab("hello world")
+    assert vocab.decode(vocab.encode("lower hold")) == "lower hold"
+    assert len(vocab) == 8
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        vocab.encode("z")
+
+
+def test_windows_are_next_token_pairs():
+    ids = torch.arange(100)
+    x, y = text.windows(ids, block_size=8, batch_size=5, generator=torch.Generator().manual_seed(0))
+    assert x.shape == y.shape == (5, 8)
+    assert torch.equal(y, x + 1)  # y is x shifted by one position of the sequence
+    assert int(x.min()) >= 0 and int(y.max()) <= 99

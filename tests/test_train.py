@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-from dlbook import models, train
+from dlbook import data, models, train
 
 
 def blobs(n=400, seed=0):
@@ -183,3 +183,48 @@ def test_fit_steps_a_scheduler_per_epoch_or_per_step():
         train.fit(model, (x, y), epochs=2, optimizer=optimizer, scheduler=schedule,
                   schedule_every=every)  # fmt: skip
         assert optimizer.param_groups[0]["lr"] == 0.5**steps
+
+
+def test_fit_is_train_epoch_plus_bookkeeping():
+    """Same seed, same batches: fit's weights and loss are those of train_epoch by hand."""
+    x, y = blobs()
+    weights, losses = [], []
+    for by_hand in (False, True):
+        torch.manual_seed(0)
+        model = models.mlp([2, 16, 2])
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        if by_hand:
+            batches = data.Batches(x, y, batch_size=32, shuffle=True)
+            loss = train.train_epoch(model, batches, nn.functional.cross_entropy, optimizer)
+        else:
+            history = train.fit(model, (x, y), epochs=1, optimizer=optimizer, batch_size=32)
+            loss = history.last("train_loss")
+        weights.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+        losses.append(loss)
+    assert torch.equal(weights[0], weights[1]) and losses[0] == losses[1]
+
+
+def test_train_epoch_returns_the_mean_loss_over_examples():
+    model = nn.Linear(1, 1, bias=False)
+    nn.init.zeros_(model.weight)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # no step moves the weight
+    batches = [(torch.ones(3, 1), torch.full((3, 1), 2.0)), (torch.ones(1, 1), torch.zeros(1, 1))]
+    loss = train.train_epoch(model, batches, nn.functional.mse_loss, optimizer)
+    assert loss == pytest.approx((3 * 4.0 + 1 * 0.0) / 4)  # weighted by batch size
+
+
+def test_ema_update_moves_each_weight_a_fraction_towards_the_model():
+    average, model = nn.BatchNorm1d(2), nn.BatchNorm1d(2)
+    with torch.no_grad():
+        average.weight.fill_(1.0)
+        model.weight.fill_(3.0)
+        model.running_mean.fill_(5.0)
+    train.ema_update(average, model, decay=0.75)
+    assert torch.allclose(average.weight, torch.full((2,), 1.5))  # 0.75 * 1 + 0.25 * 3
+    assert torch.equal(average.running_mean, model.running_mean)  # buffers are copied
+    train.ema_update(average, model, decay=1.0)
+    assert torch.allclose(average.weight, torch.full((2,), 1.5))  # decay 1 keeps the average
+    with pytest.raises(ValueError, match="e.g. 0.999"):
+        train.ema_update(average, model, decay=1.5)
+    with pytest.raises(ValueError, match="copy.deepcopy"):
+        train.ema_update(average, nn.BatchNorm1d(3), decay=0.5)
