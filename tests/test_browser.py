@@ -232,6 +232,13 @@ def test_page_in_a_browser(site, browser, path):
         phone.wait_for_function(f"({sticking_out})() === 0", timeout=3000)
     too_wide = phone.evaluate(sticking_out)
     assert too_wide == 0, f"{too_wide} figures stick out of a {PHONE} px screen"
+    cut_titles = phone.evaluate(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].filter(gd => {"
+        " const title = gd.querySelector('.gtitle');"
+        " return title && title.getBBox().width > gd.clientWidth; })"
+        ".map(gd => gd.layout.title.text)"
+    )
+    assert not cut_titles, f"figure titles wider than a {PHONE} px screen: {cut_titles}"
     shoot_figures(phone, f"{name}-{PHONE}")
     phone.close()
 

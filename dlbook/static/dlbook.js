@@ -89,7 +89,41 @@
       window.Plotly.relayout(gd, { width: room });
     }
   }
-  const refit = new ResizeObserver(() => figures().forEach(fitWidth));
+  const refit = new ResizeObserver(() => figures().forEach((gd) => {
+    fitWidth(gd);
+    fitTitle(gd);
+  }));
+
+  // A title longer than the figure is wide (a phone) wraps onto more lines, and the top
+  // margin grows to hold them. An explorable's frame brings its own title: fit it again.
+  const TITLE_CHAR_PX = 9;  // about one character of plotly's 17 px title font
+  function wrapWords(text, chars) {
+    const lines = [];
+    for (const word of text.split(" ")) {
+      const last = lines.length ? lines[lines.length - 1] : null;
+      if (last !== null && (last + " " + word).length <= chars) {
+        lines[lines.length - 1] = last + " " + word;
+      } else {
+        lines.push(word);
+      }
+    }
+    return lines;
+  }
+  function fitTitle(gd) {
+    const text = (gd.layout.title && gd.layout.title.text) || "";
+    if (!text || !gd._fullLayout) return;
+    if (gd._dlbookTop === undefined) {
+      gd._dlbookTop = gd._fullLayout.margin.t;
+      gd._dlbookLines = text.split(/<br>/i).length;
+    }
+    const chars = Math.max(16, Math.floor(gd.clientWidth / TITLE_CHAR_PX) - 4);
+    const lines = wrapWords(text.replace(/<br>/gi, " "), chars);
+    const fitted = lines.length > gd._dlbookLines ? lines.join("<br>") : text;
+    const top = gd._dlbookTop + 22 * Math.max(0, lines.length - gd._dlbookLines);
+    if (fitted !== text || top !== gd._fullLayout.margin.t) {
+      window.Plotly.relayout(gd, { "title.text": fitted, "margin.t": top });
+    }
+  }
 
   // Code and tables that scroll sideways must be reachable by keyboard.
   function focusableScrollers() {
@@ -123,6 +157,8 @@
       describe(gd, i);
       keyboardSlider(gd, i);
       fitWidth(gd);
+      fitTitle(gd);
+      gd.on("plotly_animated", () => fitTitle(gd));
       refit.observe(columnOf(gd));
       applyTemplate(gd);
     });
