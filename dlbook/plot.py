@@ -224,7 +224,7 @@ def png_source(pixels, colorscale: str | None = None) -> str:
 def photo_source(rgb, max_side: int = 256, quality: int = 85) -> str:
     """An ``(H, W, 3)`` ``uint8`` photo as an embedded JPEG of at most ``max_side`` pixels a
     side: a photo's noise makes a PNG five times heavier, and JPEG loses nothing an eye sees
-    at this size. Pixels that must stay exact (digits, weights) go through :func:`png_source`.
+    at this size. Pixels that must stay exact (digits, weights) go through ``png_source``.
     """
     array = np.asarray(rgb)
     if array.dtype != np.uint8 or array.ndim != 3 or array.shape[2] != 3:
