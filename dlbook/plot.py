@@ -173,7 +173,8 @@ def learning_curves(runs, metrics: Sequence[str] | None = None, title: str = "")
     panels = [p for p in panels if p]
     epochs = max((len(h) for h in runs.values()), default=1)
     epoch_step = max(1, -(-epochs // 10))  # whole epochs only: no tick at 1.5
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=[" / ".join(p) for p in panels])
+    titles = ["loss" if len(p) > 1 else p[0] for p in panels]  # the legend names the lines
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=titles)
     palette = template("light").layout.colorway
     for r, (name, history) in enumerate(runs.items()):
         for c, panel in enumerate(panels, start=1):

@@ -13,7 +13,8 @@ gzip) and blocks every other request. For each page in ``_toc.yml``, on a first 
 - axe-core finds no serious or critical accessibility violation;
 - each explorable's slider moves its figure by mouse and by keyboard;
 - the figures follow the theme: dark mode after one click on the theme button;
-- at 390 px (a phone) nothing scrolls sideways and figures fit the column;
+- at 390 px (a phone) nothing scrolls sideways, figures fit the column, their titles
+  fit the figure and no legend squeezes its plot from the right;
 - no cell shows a stray value (a bare number or an object's default repr).
 
 Every figure is screenshotted at 1280 px, light and dark, and at 390 px into
@@ -239,6 +240,12 @@ def test_page_in_a_browser(site, browser, path):
         ".map(gd => gd.layout.title.text)"
     )
     assert not cut_titles, f"figure titles wider than a {PHONE} px screen: {cut_titles}"
+    squeezed = phone.evaluate(  # a legend right of the plot leaves it a strip on a phone
+        "() => [...document.querySelectorAll('.js-plotly-plot')].filter(gd =>"
+        " gd._fullLayout.showlegend && gd._fullLayout.legend.orientation === 'v'"
+        " && gd._fullLayout.legend.x >= 1).map(gd => gd.layout.title?.text ?? '')"
+    )
+    assert not squeezed, f"legends right of the plot at {PHONE} px: {squeezed}"
     shoot_figures(phone, f"{name}-{PHONE}")
     phone.close()
 

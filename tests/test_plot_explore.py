@@ -37,6 +37,7 @@ def test_learning_curves_draw_one_line_per_run_and_metric():
     )
     fig = plot.learning_curves({"a": h, "b": h})
     assert len(fig.data) == 6 and fig.data[0].y == (1.0, 0.5)
+    assert [a.text for a in fig.layout.annotations] == ["loss", "val_accuracy"]  # short: phones
 
 
 def png_pixels(source: str) -> np.ndarray:

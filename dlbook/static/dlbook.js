@@ -94,6 +94,29 @@
     fitTitle(gd);
   }));
 
+  // On a phone a legend at plotly's default place, right of the plot, would squeeze the
+  // plot to a strip: it goes below the figure, in rows, and the figure grows to hold it.
+  const PHONE_PX = 500;
+  function fitLegend(gd) {
+    const layout = gd._fullLayout;
+    const written = gd.layout.legend || {};
+    if (!layout || !layout.showlegend || gd.clientWidth >= PHONE_PX || gd._dlbookLegend ||
+        written.x !== undefined || written.y !== undefined || written.orientation) return;
+    const items = [...gd.querySelectorAll(".legend .traces")];
+    if (!items.length) return;
+    gd._dlbookLegend = true;
+    const widest = Math.max(...items.map((item) => item.getBBox().width));
+    const perRow = Math.max(1, Math.floor((gd.clientWidth - 20) / (widest + 10)));
+    const extra = Math.ceil(items.length / perRow) * 20 + 10;
+    const box = gd.parentElement;  // plotly.py fixes its height in pixels
+    if (box.style.height.endsWith("px")) box.style.height = `${layout.height + extra}px`;
+    window.Plotly.relayout(gd, {
+      "legend.orientation": "h", "legend.x": 0, "legend.xanchor": "left",
+      "legend.yref": "container", "legend.y": 0, "legend.yanchor": "bottom",
+      "margin.b": layout.margin.b + extra, height: layout.height + extra,
+    });
+  }
+
   // A title longer than the figure is wide (a phone) wraps onto more lines, and the top
   // margin grows to hold them. An explorable's frame brings its own title: fit it again.
   const TITLE_CHAR_PX = 9;  // about one character of plotly's 17 px title font
@@ -158,6 +181,7 @@
       keyboardSlider(gd, i);
       fitWidth(gd);
       fitTitle(gd);
+      fitLegend(gd);
       gd.on("plotly_animated", () => fitTitle(gd));
       refit.observe(columnOf(gd));
       applyTemplate(gd);
