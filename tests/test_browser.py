@@ -15,6 +15,7 @@ gzip) and blocks every other request. For each page in ``_toc.yml``, on a first 
 - the figures follow the theme: dark mode after one click on the theme button;
 - at 390 px (a phone) nothing scrolls sideways, figures fit the column, their titles
   fit the figure and no legend squeezes its plot from the right;
+- no two panel titles of a figure overlap, at 1280 px or at 390 px;
 - no cell shows a stray value (a bare number or an object's default repr).
 
 Every figure is screenshotted at 1280 px, light and dark, and at 390 px into
@@ -132,6 +133,23 @@ def page_weight(page) -> tuple[int, int, list[str]]:
     )
 
 
+def overlapping_subplot_titles(page) -> list[str]:
+    """The figures (by title) in which two panel titles (make_subplots' annotations) overlap."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('.js-plotly-plot')].filter(gd => {
+            const notes = gd.layout.annotations || [];
+            const boxes = [...gd.querySelectorAll('.annotation')].filter(node => {
+                const a = notes[Number(node.dataset.index)];
+                return a && a.showarrow === false && a.xref === 'paper' &&
+                       a.yanchor === 'bottom' && a.xanchor === 'center';
+            }).map(node => node.getBoundingClientRect()).filter(r => r.width > 0);
+            return boxes.some((a, i) => boxes.slice(i + 1).some(b =>
+                a.left < b.right - 1 && b.left < a.right - 1 &&
+                a.top < b.bottom - 1 && b.top < a.bottom - 1));
+        }).map(gd => gd.layout.title?.text ?? '')"""
+    )
+
+
 def serious_violations(page) -> list[str]:
     page.add_script_tag(path=str(AXE))
     result = page.evaluate("async () => (await axe.run(document)).violations")
@@ -201,6 +219,8 @@ def test_page_in_a_browser(site, browser, path):
         page.wait_for_timeout(300)
         assert plot_states(page) != before, f"the keyboard did not move explorable {i}"
 
+    overlapping = overlapping_subplot_titles(page)
+    assert not overlapping, f"panel titles overlap at 1280 px: {overlapping}"
     shoot_figures(page, f"{name}-1280")
     page.locator(".theme-switch-button").first.click()
     assert page.evaluate("document.documentElement.dataset.theme") == "dark", "one click: dark"
@@ -246,6 +266,8 @@ def test_page_in_a_browser(site, browser, path):
         " && gd._fullLayout.legend.x >= 1).map(gd => gd.layout.title?.text ?? '')"
     )
     assert not squeezed, f"legends right of the plot at {PHONE} px: {squeezed}"
+    overlapping = overlapping_subplot_titles(phone)
+    assert not overlapping, f"panel titles overlap at {PHONE} px: {overlapping}"
     shoot_figures(phone, f"{name}-{PHONE}")
     phone.close()
 

@@ -117,6 +117,35 @@
     });
   }
 
+  // Subplot titles (make_subplots writes them as annotations above each panel) that are
+  // wider than their panel, as on a phone, shrink to fit it, down to 8 px.
+  const isSubplotTitle = (a) => a.showarrow === false && a.xref === "paper" &&
+    a.yref === "paper" && a.yanchor === "bottom" && a.xanchor === "center";
+  function panelWidth(gd, x) {
+    const layout = gd._fullLayout;
+    const widths = Object.keys(layout).filter((key) => /^xaxis\d*$/.test(key))
+      .map((key) => layout[key].domain)
+      .filter(([a, b]) => Math.abs((a + b) / 2 - x) < 0.01)
+      .map(([a, b]) => (b - a) * layout._size.w);
+    return widths.length ? Math.min(...widths) : null;
+  }
+  function fitSubplotTitles(gd) {
+    const annotations = gd.layout.annotations || [];
+    const update = {};
+    gd.querySelectorAll(".annotation").forEach((node) => {
+      const index = Number(node.dataset.index);
+      const annotation = annotations[index];
+      if (!annotation || !isSubplotTitle(annotation)) return;
+      const room = panelWidth(gd, annotation.x);
+      const width = node.getBoundingClientRect().width;
+      const size = gd._fullLayout.annotations[index].font.size;
+      if (room && width > room + 2) {
+        update[`annotations[${index}].font.size`] = Math.max(8, Math.floor(size * room / width));
+      }
+    });
+    if (Object.keys(update).length) window.Plotly.relayout(gd, update);
+  }
+
   // A title longer than the figure is wide (a phone) wraps onto more lines, and the top
   // margin grows to hold them. An explorable's frame brings its own title: fit it again.
   const TITLE_CHAR_PX = 9;  // about one character of plotly's 17 px title font
@@ -182,6 +211,7 @@
       fitWidth(gd);
       fitTitle(gd);
       fitLegend(gd);
+      fitSubplotTitles(gd);
       gd.on("plotly_animated", () => fitTitle(gd));
       refit.observe(columnOf(gd));
       applyTemplate(gd);
