@@ -217,9 +217,7 @@ def png_source(pixels, colorscale: str | None = None) -> str:
         raise ValueError("a colorscale colours (H, W) levels; RGB pixels have their colours.")
     else:
         image = _coloured(array, _palette(colorscale))
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return _data_uri(image, "png", optimize=True)
 
 
 def photo_source(rgb, max_side: int = 256, quality: int = 85) -> str:
@@ -234,9 +232,14 @@ def photo_source(rgb, max_side: int = 256, quality: int = 85) -> str:
         )
     image = Image.fromarray(np.ascontiguousarray(array))
     image.thumbnail((max_side, max_side))
+    return _data_uri(image, "jpeg", quality=quality)
+
+
+def _data_uri(image: Image.Image, kind: str, **options) -> str:
+    """An image encoded as ``kind`` (png, jpeg) in a ``data:`` URI, for ``go.Image(source=)``."""
     buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=quality)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+    image.save(buffer, format=kind.upper(), **options)
+    return f"data:image/{kind};base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
 @functools.cache
